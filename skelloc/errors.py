@@ -1,0 +1,164 @@
+"""The skelloc error hierarchy.
+
+Every error raised on purpose by skelloc derives from :class:`SkellocError` and, where it
+fits, from the matching built-in (``ValueError``, ``KeyError``, ``FileNotFoundError``,
+``ConnectionError``) so that generic ``except`` clauses keep working.  Each class carries an
+``exit_code`` used by the CLI (see ``hub.md`` §9):
+
+====  ===========================================
+0     OK
+1     unexpected error
+2     usage error / bad input
+3     network or download error
+4     checksum mismatch
+5     not found, or offline and not cached
+6     manifest or version error
+====  ===========================================
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SkellocError",
+    "InputError",
+    "ShapeError",
+    "LayoutMismatchError",
+    "NonFiniteError",
+    "EmptyInputError",
+    "SkeletonFormatError",
+    "ConfigError",
+    "UnknownModelError",
+    "UnknownArchitectureError",
+    "ManifestError",
+    "WeightsNotFoundError",
+    "WeightsNotCachedError",
+    "DownloadError",
+    "RepositoryAccessError",
+    "RevisionNotFoundError",
+    "ChecksumMismatchError",
+    "IncompatibleWeightsError",
+    "UnsafeCheckpointError",
+    "MissingDependencyError",
+]
+
+
+class SkellocError(Exception):
+    """Root of every error skelloc raises on purpose."""
+
+    exit_code: int = 1
+
+
+# --------------------------------------------------------------------------- input data
+class InputError(SkellocError, ValueError):
+    """The skeleton input cannot be used as given."""
+
+    exit_code = 2
+
+
+class ShapeError(InputError):
+    """Wrong rank, wrong channel count or non-numeric dtype."""
+
+
+class LayoutMismatchError(InputError):
+    """The joint count does not match the model's skeleton layout."""
+
+
+class NonFiniteError(InputError):
+    """NaN or infinite coordinates (pass ``nonfinite="interpolate"`` to repair them)."""
+
+
+class EmptyInputError(InputError):
+    """A sequence with zero frames, or with no valid frame at all."""
+
+
+class SkeletonFormatError(InputError):
+    """A file is not a valid instance of its format (the message names the file and line)."""
+
+    def __init__(self, message: str, *, path: object | None = None, line: int | None = None):
+        where = ""
+        if path is not None:
+            where = f"{path}"
+            if line is not None:
+                where += f":{line}"
+            where += ": "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+
+
+class ConfigError(SkellocError, ValueError):
+    """An invalid configuration (model arguments, recipe, option value)."""
+
+    exit_code = 2
+
+
+# --------------------------------------------------------------------------- registry / hub
+class UnknownModelError(SkellocError, KeyError):
+    """A model name that no manifest knows; the message lists close matches."""
+
+    exit_code = 5
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownArchitectureError(UnknownModelError):
+    """An architecture name that no builder is registered for."""
+
+
+class ManifestError(SkellocError, ValueError):
+    """Invalid manifest, unsupported schema_version or skelloc_min_version not met."""
+
+    exit_code = 6
+
+
+class WeightsNotFoundError(SkellocError, FileNotFoundError):
+    """An explicit local weights path does not exist."""
+
+    exit_code = 5
+
+
+class WeightsNotCachedError(SkellocError, FileNotFoundError):
+    """Offline, and the weights are nowhere local; the message lists the trail and the fixes."""
+
+    exit_code = 5
+
+
+class DownloadError(SkellocError, ConnectionError):
+    """Wraps every transport exception (huggingface_hub, requests, httpx), naming the endpoint."""
+
+    exit_code = 3
+
+
+class RepositoryAccessError(DownloadError):
+    """Repository not found, gated or unauthorised."""
+
+    exit_code = 5
+
+
+class RevisionNotFoundError(DownloadError):
+    """The pinned commit (or a file at it) is gone upstream."""
+
+    exit_code = 5
+
+
+class ChecksumMismatchError(SkellocError, ValueError):
+    """A file's SHA-256 or size differs from the manifest."""
+
+    exit_code = 4
+
+
+class IncompatibleWeightsError(SkellocError, ValueError):
+    """Key, shape or architecture mismatch between weights and model."""
+
+    exit_code = 6
+
+
+class UnsafeCheckpointError(IncompatibleWeightsError):
+    """A pickle checkpoint given without ``allow_pickle=True``."""
+
+
+class MissingDependencyError(SkellocError, ImportError):
+    """An optional extra (``skelloc[train]``, ``skelloc[viz]``) is needed for this feature."""
+
+    exit_code = 2
