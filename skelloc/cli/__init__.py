@@ -12,10 +12,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 
 from skelloc.errors import SkellocError
+
+try:  # typer >= 0.24 vendors its own click; older typer uses the click package
+    from typer._click import exceptions as _click_exc
+except ImportError:  # pragma: no cover
+    from click import exceptions as _click_exc  # type: ignore[no-redef]
 
 __all__ = ["app", "main", "run"]
 
@@ -62,14 +66,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         for extra in message[1:]:
             typer.echo(f"  {extra}", err=True)
         return err.exit_code
-    except click.exceptions.Exit as err:
+    except typer.Exit as err:
         return int(err.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         typer.echo("aborted", err=True)
         return 130
-    except click.ClickException as err:
+    except _click_exc.ClickException as err:
         err.show()
-        return 2 if isinstance(err, click.UsageError) else int(err.exit_code or 1)
+        return 2 if isinstance(err, _click_exc.UsageError) else int(err.exit_code or 1)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130

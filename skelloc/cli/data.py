@@ -1,9 +1,220 @@
-"""`skelloc` CLI commands: data (work in progress)."""
+"""`skelloc extract` (features for ActionFormer / OpenTAD) and `skelloc prepare` (caches)."""
 
 from __future__ import annotations
 
+import glob
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+
+from skelloc.errors import ConfigError, InputError, SkellocError
+
+logger = logging.getLogger(__name__)
+
+_SKELETON_SUFFIXES = {".npy", ".npz", ".skeleton", ".txt", ".bvh", ".json", ".csv"}
+
+
+def expand_inputs(inputs: list[str], format: Optional[str] = None) -> list[Path]:
+    """Paths, globs and folders -> the list of inputs (an OpenPose folder is one input)."""
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            if format == "openpose" or any(p.glob("*_keypoints.json")):
+                out.append(p)
+                continue
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file()
+                              and f.suffix.lower() in _SKELETON_SUFFIXES
+                              and not f.name.startswith(".")))
+        elif p.exists():
+            out.append(p)
+        elif glob.has_magic(item):
+            out.extend(sorted(Path(g) for g in glob.glob(item, recursive=True)))
+        else:
+            out.append(p)  # reported as unreadable later
+    seen: set[Path] = set()
+    return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+def _unique_id(stem: str, used: set[str]) -> str:
+    vid, n = stem, 2
+    while vid in used:
+        vid, n = f"{stem}-{n}", n + 1
+    used.add(vid)
+    return vid
+
+
+def extract(
+    inputs: list[str] = typer.Argument(..., help="Files, folders or globs of skeleton input."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="Model name or path (default: bundled)."),
+    level: str = typer.Option("fused", "--level", help="fused | encoder"),
+    format: Optional[str] = typer.Option(None, "--format", "-f",
+                                         help="Input format (default: by extension)."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Input frame rate override."),
+    layout: Optional[str] = typer.Option(None, "--layout", help="Layout of array input."),
+    to_layout: Optional[str] = typer.Option(None, "--to-layout",
+                                            help="Convert the input to this layout."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Folder of PKU-MMD label files "
+                                          "<id>.txt for the annotation JSON."),
+    classes: Optional[Path] = typer.Option(None, "--classes",
+                                           help="classes.txt (id,name) for --labels."),
+    subset: str = typer.Option("training", "--subset", help="Subset name in the JSON."),
+    native: bool = typer.Option(False, "--native", help="Keep the encoder's temporal stride "
+                                "(implies --level encoder) instead of per-frame features."),
+) -> None:
+    """Export per-frame features: one [T, D] .npy per input plus annotations.json for
+    ActionFormer / OpenTAD. Unreadable inputs are reported and skipped (exit code 2 at the end)."""
+    import numpy as np
+
+    import skelloc
+    from skelloc.io import read
+    from skelloc.io.pkummd import PKUMMD_CLASSES, read_pkummd_classes, read_pkummd_labels
+    from skelloc.io.writers import FeatureRecord, write_features, write_tad_annotations
+
+    if level not in ("fused", "encoder"):
+        raise ConfigError(f"--level must be 'fused' or 'encoder', got {level!r}")
+    files = expand_inputs(inputs, format)
+    if not files:
+        raise InputError(f"no input files matched {' '.join(inputs)}")
+    names = list(PKUMMD_CLASSES)
+    if classes is not None:
+        table = read_pkummd_classes(classes)
+        names = [table[k] for k in sorted(table)]
+    net = skelloc.load(model)  # once for the whole batch (None: the bundled default)
+    options: dict[str, Any] = {k: v for k, v in
+                               (("fps", fps), ("layout", layout), ("to_layout", to_layout))
+                               if v is not None}
+    records: list[FeatureRecord] = []
+    failed: list[tuple[Path, str]] = []
+    used: set[str] = set()
+    iterator: Any = files
+    if len(files) > 1:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(files, desc="extract", unit="file")
+    for path in iterator:
+        try:
+            seq = read(path, format=format, **options)
+            stride: float | None = None
+            if native:
+                out_f, stride = skelloc.extract_features(seq, model=net, level="encoder",
+                                                         native=True)
+                feats = np.asarray(out_f)
+            else:
+                feats = np.asarray(skelloc.extract_features(seq, model=net, level=level))
+            if feats.ndim != 2:
+                raise SkellocError(f"features of shape {feats.shape}, expected [T, D]")
+            vid = _unique_id(path.stem if path.is_file() else path.name, used)
+            write_features(out, vid, feats)
+            segs: list[tuple[str, int, int]] = []
+            label_file = labels / f"{path.stem}.txt" if labels is not None else None
+            if label_file is not None and label_file.is_file():
+                segs = [(names[i.label - 1], i.start, i.end) for i in
+                        read_pkummd_labels(label_file, num_frames=seq.num_frames)]
+            records.append(FeatureRecord(vid, seq.num_frames, seq.fps, int(feats.shape[0]),
+                                         int(feats.shape[1]), subset, segs, stride))
+        except (SkellocError, OSError, IndexError) as err:
+            failed.append((path, str(err).splitlines()[0] if str(err) else type(err).__name__))
+            typer.echo(f"skipped {path}: {failed[-1][1]}", err=True)
+    ann = write_tad_annotations(out, records, names if labels is not None else None,
+                                missing=[p.stem for p, _ in failed])
+    dims = sorted({r.feature_dim for r in records})
+    typer.echo(f"wrote {len(records)} feature file(s) to {out} (dim {dims}); annotations: {ann}")
+    if failed:
+        typer.echo(f"{len(failed)} of {len(files)} input(s) failed", err=True)
+        raise typer.Exit(code=2)
+
+
+def prepare_pkummd(
+    src: Path = typer.Argument(..., help="Official PKU-MMD folder, or skeletons/*.npy + labels/."),
+    out: Path = typer.Argument(..., help="Output cache folder."),
+    val_performances: Optional[Path] = typer.Option(
+        None, "--val-performances", help="File of 4-digit performance ids for validation."),
+    val_fraction: Optional[float] = typer.Option(
+        None, "--val-fraction", help="Fraction of training performances drawn for validation."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the --val-fraction draw."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Downsample to this fps (e.g. 15)."),
+    split_file: Optional[Path] = typer.Option(None, "--split-file",
+                                              help="Official cross-subject/cross-view file."),
+    dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
+) -> None:
+    """Convert PKU-MMD into a skelloc training cache."""
+    from skelloc.io.prepare import load_cache, prepare_pkummd as run_prepare, read_id_list
+
+    perfs = read_id_list(val_performances) if val_performances is not None else None
+    path = run_prepare(src, out, fps=fps, val_performances=perfs, val_fraction=val_fraction,
+                       seed=seed, split_file=split_file, dtype=dtype, progress=True)
+    _summary(load_cache(path), path)
+
+
+def prepare_ntu(
+    src: Path = typer.Argument(..., help="Folder of NTU .skeleton files (recursive)."),
+    out: Path = typer.Argument(..., help="Output cache folder."),
+    benchmark: str = typer.Option("xsub", "--benchmark", help="xsub | xview | xset"),
+    val_fraction: Optional[float] = typer.Option(None, "--val-fraction"),
+    seed: int = typer.Option(0, "--seed"),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Downsample to this fps."),
+    dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
+) -> None:
+    """Convert NTU RGB+D .skeleton files into a training cache (unreadable files are reported)."""
+    from skelloc.io.prepare import load_cache, prepare_ntu as run_prepare
+
+    path, failures = run_prepare(src, out, benchmark=benchmark, fps=fps,
+                                 val_fraction=val_fraction, seed=seed, dtype=dtype,
+                                 progress=True)
+    for f, why in failures:
+        typer.echo(f"skipped {f}: {why.splitlines()[0]}", err=True)
+    _summary(load_cache(path), path)
+    if failures:
+        raise typer.Exit(code=2)
+
+
+def prepare_babel(
+    joints: Path = typer.Argument(..., help="Folder of <babel_sid>.npy/.npz NTU-25 joints."),
+    out: Path = typer.Argument(..., help="Output cache folder."),
+    train: Optional[Path] = typer.Option(None, "--train", help="BABEL train.json."),
+    test: Optional[Path] = typer.Option(None, "--test", help="BABEL JSON used as test "
+                                        "(the paper: val.json)."),
+    subset: Optional[int] = typer.Option(None, "--subset", help="1, 2 or 3 (4-class subsets)."),
+    joints_fps: Optional[float] = typer.Option(None, "--joints-fps",
+                                               help="Frame rate of the joint arrays."),
+    max_frames: int = typer.Option(1000, "--max-frames", help="Drop longer sequences (0: keep)."),
+    val_fraction: Optional[float] = typer.Option(None, "--val-fraction"),
+    seed: int = typer.Option(0, "--seed"),
+    dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
+) -> None:
+    """Pair BABEL labels with your own AMASS-to-joints arrays into a training cache."""
+    from skelloc.io.prepare import load_cache, prepare_babel as run_prepare
+
+    files = {k: v for k, v in (("train", train), ("test", test)) if v is not None}
+    if not files:
+        raise ConfigError("give --train and/or --test (BABEL JSON files)")
+    path = run_prepare(files, joints, out, subset=subset, joints_fps=joints_fps,
+                       max_frames=max_frames or None, val_fraction=val_fraction, seed=seed,
+                       dtype=dtype)
+    _summary(load_cache(path), path)
+
+
+def _summary(data: dict[str, Any], path: Path) -> None:
+    counts: dict[str, int] = {}
+    for v in data["videos"]:
+        counts[str(v["split"])] = counts.get(str(v["split"]), 0) + 1
+    parts = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+    segs = sum(len(v["segments"]) for v in data["videos"])
+    typer.echo(f"wrote {path}: {len(data['videos'])} videos ({parts}), {segs} segments, "
+               f"{len(data['classes'])} classes, {data['fps']:g} fps")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``extract`` and the ``prepare`` group to ``app``."""
+    app.command("extract")(extract)
+    prepare = typer.Typer(help="Convert datasets into skelloc training caches.",
+                          no_args_is_help=True)
+    prepare.command("pkummd")(prepare_pkummd)
+    prepare.command("ntu")(prepare_ntu)
+    prepare.command("babel")(prepare_babel)
+    app.add_typer(prepare, name="prepare")

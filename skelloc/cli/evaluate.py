@@ -1,9 +1,68 @@
-"""`skelloc` CLI commands: evaluate (work in progress)."""
+"""`skelloc evaluate`: detection mAP of predictions against ground truth."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from skelloc.errors import ConfigError
+
+_HELP = """Detection mAP of PRED against GT under one of the three conventions.
+
+PRED and GT are ActivityNet-style JSON files ({"results": {video: [{label, segment, score}]}}
+and {"database": {video: {annotations: [{label, segment}]}}}) or PKU-MMD label folders (one
+<video>.txt per video, lines class,start,end,confidence with 1-based inclusive frames).
+
+Protocols: anet (ActivityNet, one-to-one), pkummd (official PKU-MMD script, many-to-one,
+mAP_action and mAP_video), frameset (VOC on integer frame sets, as the paper's code).
+"""
+
+
+def _parse_thresholds(values: Optional[list[str]]) -> Optional[list[float]]:
+    if not values:
+        return None
+    out: list[float] = []
+    for v in values:
+        for part in v.replace(",", " ").split():
+            try:
+                out.append(float(part))
+            except ValueError:
+                raise ConfigError(f"--tiou expects numbers, got {part!r}") from None
+    return out
+
+
+def evaluate(
+    pred: Path = typer.Argument(..., help="Predictions: results JSON or PKU-MMD label folder."),
+    gt: Path = typer.Argument(..., help="Ground truth: database JSON or PKU-MMD label folder."),
+    protocol: str = typer.Option("anet", "--protocol", "-p",
+                                 help="anet | pkummd | frameset."),
+    tiou: Optional[list[str]] = typer.Option(
+        None, "--tiou", "-t",
+        help="IoU threshold(s); repeat or comma-separate. Default 0.1..0.5 (pkummd: 0.5)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+    per_class: bool = typer.Option(False, "--per-class", help="Add one row per class."),
+    num_classes: Optional[int] = typer.Option(
+        None, "--num-classes", help="pkummd: divisor of mAP_action_official (default 51)."),
+    frameset_ends: str = typer.Option(
+        "released", "--frameset-ends",
+        help="frameset: 'released' (the paper's code, off by one at the ends) or 'exact'."),
+) -> None:
+    from skelloc.metrics import detection_map
+
+    result = detection_map(
+        pred, gt, _parse_thresholds(tiou), protocol,  # type: ignore[arg-type]
+        num_classes=num_classes,
+        frameset_ends=frameset_ends,  # type: ignore[arg-type]
+    )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        typer.echo(result.format_table(per_class=per_class))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("evaluate", help=_HELP)(evaluate)

@@ -1,0 +1,357 @@
+"""The inference API: frame probabilities, segments and features for any skeleton input.
+
+All three functions take the same inputs (a ``(T, V, C)`` / ``(T, M, V, C)`` array or tensor,
+or a :class:`~skelloc.skeleton.sequence.SkeletonSequence`) and a model (``None`` for the
+bundled default, a name or path for :func:`skelloc.load`, or a loaded
+:class:`~skelloc.models.localizer.Localizer`). Inputs are validated and prepared
+(:mod:`skelloc.inference.validate`), run through the model in batched sliding windows
+(:mod:`skelloc.inference.windowing`) and mapped back to the *input's* frames: outputs have
+one row per input frame whatever the model's frame rate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from os import PathLike
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import torch
+
+from skelloc.errors import ConfigError
+from skelloc.inference.decode import Detection, decode
+from skelloc.inference.segments import Segment
+from skelloc.inference.validate import NonFinitePolicy, as_sequence, prepare_input
+from skelloc.inference.windowing import WindowConfig, sliding_window_apply
+
+if TYPE_CHECKING:  # pragma: no cover
+    from skelloc.models.localizer import Localizer
+    from skelloc.skeleton.sequence import SkeletonSequence
+
+__all__ = [
+    "predict_frames",
+    "localize",
+    "extract_features",
+    "resolve_model",
+    "window_config",
+    "map_to_input",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WINDOW = 1024
+DEFAULT_OVERLAP = 256
+#: windows per forward pass when ``batch_size`` is not given: activations of a 1024-frame,
+#: 2-person window of a width-16 ST-GCN take about 100 MB, so the CPU default stays small
+DEFAULT_BATCH_SIZE = {"cpu": 2, "cuda": 8}
+
+
+# --------------------------------------------------------------------------- model handling
+def resolve_model(model: Any = None) -> Localizer:
+    """``None`` → :func:`skelloc.load` (bundled default); str/path → ``skelloc.load(model)``."""
+    if model is None or isinstance(model, (str, PathLike)):
+        from skelloc.hub.api import load
+
+        return load() if model is None else load(str(model))
+    if isinstance(model, torch.nn.Module) and hasattr(model, "input_spec"):
+        return model  # type: ignore[return-value]
+    raise ConfigError(
+        f"model must be a Localizer, a model name or path, or None, got {type(model).__name__}"
+    )
+
+
+def window_config(
+    model: Any,
+    window: int | None = None,
+    overlap: int | None = None,
+    batch_size: int | None = None,
+    weighting: str | None = None,
+    device: torch.device | str = "cpu",
+) -> WindowConfig:
+    """Window settings: explicit arguments, else the model config's ``window`` /
+    ``window_overlap`` / ``window_weighting``, else 1024 / 256 / ``"average"`` frames at the
+    model's frame rate; ``batch_size`` defaults to 2 windows on the CPU and 8 on a GPU."""
+    cfg = getattr(model, "config", None) or {}
+    if batch_size is None:
+        batch_size = DEFAULT_BATCH_SIZE["cpu" if torch.device(device).type == "cpu" else "cuda"]
+    return WindowConfig(
+        window=int(window if window is not None else cfg.get("window", DEFAULT_WINDOW)),
+        overlap=int(overlap if overlap is not None else cfg.get("window_overlap", DEFAULT_OVERLAP)),
+        batch_size=int(batch_size),
+        weighting=(weighting or cfg.get("window_weighting", "average")),  # type: ignore[arg-type]
+    )
+
+
+def _resolve_device(model: torch.nn.Module, device: str | torch.device | None) -> torch.device:
+    if device is None:
+        param = next(iter(model.parameters()), None)
+        return param.device if param is not None else torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'cuda:N'") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            logger.warning("device %r requested but CUDA is not available; running on the CPU",
+                           str(device))
+            return torch.device("cpu")
+        if dev.index is None:
+            dev = torch.device("cuda", torch.cuda.current_device())
+    return dev
+
+
+@contextlib.contextmanager
+def _inference_mode(model: torch.nn.Module, device: torch.device) -> Iterator[None]:
+    """Eval mode, no autograd, on ``device``; the model's mode and device are restored after."""
+    param = next(iter(model.parameters()), None)
+    original = param.device if param is not None else device
+    was_training = model.training
+    model.eval()
+    if original != device:
+        model.to(device)
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        if original != device:
+            model.to(original)
+        model.train(was_training)
+
+
+def _stride(model: Any) -> int:
+    encoder = getattr(model, "encoder", None)
+    return max(1, int(getattr(encoder, "total_stride", 1) or 1))
+
+
+# --------------------------------------------------------------------------- running
+@dataclass(frozen=True)
+class _Run:
+    """A prepared input and what maps the model's frames back to the input's."""
+
+    prepared: SkeletonSequence
+    input_frames: int
+    input_fps: float
+
+
+def _prepare(
+    seq: Any, model: Any, fps: float | None, layout: str | None, nonfinite: NonFinitePolicy
+) -> _Run:
+    sequence = as_sequence(seq, layout=layout, fps=fps, nonfinite=nonfinite)
+    prepared = prepare_input(sequence, model.input_spec, nonfinite=nonfinite)
+    return _Run(prepared, sequence.num_frames, float(prepared.meta["source_fps"]))
+
+
+def _run_windows(
+    model: Any,
+    run: _Run,
+    fn_name: Literal["logits", "features"],
+    *,
+    level: str = "fused",
+    native: bool = False,
+    device: torch.device,
+    windows: WindowConfig,
+) -> tuple[np.ndarray, int]:
+    """``(D, T_out)`` model output at the model's frame rate, and its stride."""
+    if fn_name == "logits" and getattr(model, "head", True) is None:
+        raise ConfigError(
+            "this model has no head (loaded with load_head=False); use extract_features(..., "
+            "level='encoder') or load it with its head"
+        )
+    align = _stride(model)
+
+    def fn(x: torch.Tensor) -> torch.Tensor:
+        if fn_name == "logits":
+            return model(x)
+        return model.forward_features(x, level=level, native=native)
+
+    with _inference_mode(model, device):
+        return sliding_window_apply(
+            fn, run.prepared.joints, windows, align=align, min_frames=align, device=device
+        )
+
+
+def map_to_input(values: np.ndarray, model_fps: float, input_fps: float, input_frames: int) -> np.ndarray:
+    """Linearly interpolate ``(T_model, D)`` rows at ``model_fps`` to ``input_frames`` rows at
+    ``input_fps`` (input frame ``j`` sits at model frame ``j · model_fps / input_fps``)."""
+    if math.isclose(model_fps, input_fps, rel_tol=1e-9) and len(values) == input_frames:
+        return values
+    pos = np.arange(input_frames, dtype=np.float64) * (model_fps / input_fps)
+    pos = np.clip(pos, 0, len(values) - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, len(values) - 1)
+    frac = (pos - lo)[:, None]
+    out = values[lo] * (1.0 - frac) + values[hi] * frac
+    return out.astype(values.dtype, copy=False)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the class axis of ``(K+1, T)`` logits, returned as ``(T, K+1)``."""
+    z = logits.T.astype(np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _model_probs(model: Any, run: _Run, device: torch.device, windows: WindowConfig) -> np.ndarray:
+    logits, _ = _run_windows(model, run, "logits", device=device, windows=windows)
+    return _softmax(logits)
+
+
+# --------------------------------------------------------------------------- public API
+def predict_frames(
+    seq: Any,
+    model: Any = None,
+    *,
+    fps: float | None = None,
+    layout: str | None = None,
+    batch_size: int | None = None,
+    device: str | torch.device | None = None,
+    window: int | None = None,
+    overlap: int | None = None,
+    nonfinite: NonFinitePolicy = "error",
+) -> np.ndarray:
+    """Per-frame class probabilities ``(T_in, K+1)`` (background last) at the input's frames.
+
+    Args:
+        seq: ``(T, V, C)`` / ``(T, M, V, C)`` array or tensor, or a ``SkeletonSequence``.
+        model: a ``Localizer``, a model name or path, or ``None`` for the bundled default.
+        fps: the input's frame rate (default: the sequence's; for a raw array, the model's).
+        layout: the input's joint layout (default: the sequence's; for a raw array, the
+            model's when the joint count matches).
+        batch_size: windows per forward pass (default 2 on the CPU, 8 on a GPU).
+        device: ``"cpu"``, ``"cuda"``...; default the model's device. CUDA falls back to the
+            CPU with a warning when unavailable.
+        window, overlap: sliding-window size and overlap in model frames (default: the model
+            config's, else 1024 / 256).
+        nonfinite: ``"error"`` or ``"interpolate"`` for NaN/inf coordinates.
+    """
+    net = resolve_model(model)
+    run = _prepare(seq, net, fps, layout, nonfinite)
+    dev = _resolve_device(net, device)
+    windows = window_config(net, window, overlap, batch_size, device=dev)
+    probs = _model_probs(net, run, dev, windows)
+    return map_to_input(probs, float(net.input_spec.fps), run.input_fps, run.input_frames)
+
+
+def localize(
+    seq: Any,
+    model: Any = None,
+    *,
+    fps: float | None = None,
+    layout: str | None = None,
+    decoder: str | None = None,
+    batch_size: int | None = None,
+    device: str | torch.device | None = None,
+    window: int | None = None,
+    overlap: int | None = None,
+    nonfinite: NonFinitePolicy = "error",
+    **decoder_args: Any,
+) -> list[Segment]:
+    """Detect action segments.
+
+    Probabilities are decoded at the model's frame rate (so the decoders' frame-count
+    parameters mean the same for every input) and the segment bounds are then mapped to the
+    input's frames (start rounded down, exclusive end up); ``start_s`` / ``end_s`` use the
+    input's fps. The decoder is ``decoder``
+    (``"proposals"`` or ``"argmax"``), else the model config's ``decoder`` (a name, or a dict
+    with ``name`` and default arguments), else ``"proposals"`` (the paper's method);
+    ``decoder_args`` go to it (see :mod:`skelloc.inference.decode`). Other arguments are as in
+    :func:`predict_frames`.
+    """
+    net = resolve_model(model)
+    name, args = _decoder_choice(net, decoder, decoder_args)
+    run = _prepare(seq, net, fps, layout, nonfinite)
+    dev = _resolve_device(net, device)
+    windows = window_config(net, window, overlap, batch_size, device=dev)
+    probs = _model_probs(net, run, dev, windows)
+    detections = decode(probs, name, **args)
+    return _to_segments(detections, net, float(net.input_spec.fps), run)
+
+
+def extract_features(
+    seq: Any,
+    model: Any = None,
+    *,
+    level: Literal["fused", "encoder"] = "fused",
+    fps: float | None = None,
+    layout: str | None = None,
+    native: bool = False,
+    batch_size: int | None = None,
+    device: str | torch.device | None = None,
+    window: int | None = None,
+    overlap: int | None = None,
+    nonfinite: NonFinitePolicy = "error",
+) -> np.ndarray | tuple[np.ndarray, float]:
+    """Frame features ``(T_in, D)``: the head's fused map (``level="fused"``) or the encoder's
+    last block, pooled over joints and persons (``level="encoder"``).
+
+    With ``native=True`` the features stay at the model's native temporal stride and frame
+    rate and ``(features (T_native, D), stride)`` is returned, ``stride`` being the number of
+    *input* frames per feature row (``model stride × input fps / model fps``; feature ``i``
+    starts at input frame ``i · stride``).
+    """
+    if level not in ("fused", "encoder"):
+        raise ConfigError(f"level must be 'fused' or 'encoder', got {level!r}")
+    net = resolve_model(model)
+    run = _prepare(seq, net, fps, layout, nonfinite)
+    dev = _resolve_device(net, device)
+    windows = window_config(net, window, overlap, batch_size, device=dev)
+    feats, stride = _run_windows(
+        net, run, "features", level=level, native=native, device=dev, windows=windows
+    )
+    model_fps = float(net.input_spec.fps)
+    if native:
+        return feats.T.copy(), stride * run.input_fps / model_fps
+    return map_to_input(feats.T, model_fps, run.input_fps, run.input_frames)
+
+
+# --------------------------------------------------------------------------- decoding helpers
+def _decoder_choice(
+    model: Any, decoder: str | None, decoder_args: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    cfg = getattr(model, "config", None) or {}
+    configured = cfg.get("decoder")
+    base: dict[str, Any] = {}
+    name = "proposals"
+    if isinstance(configured, str):
+        name = configured
+    elif isinstance(configured, dict):
+        name = str(configured.get("name", name))
+        base = {k: v for k, v in configured.items() if k != "name"}
+    if decoder is not None:
+        if decoder != name:
+            base = {}  # the configured arguments belong to the configured decoder
+        name = decoder
+    return name, {**base, **decoder_args}
+
+
+def _to_segments(
+    detections: list[Detection], model: Any, model_fps: float, run: _Run
+) -> list[Segment]:
+    from skelloc.skeleton.resample import map_frames
+
+    labels = list(getattr(model, "labels", []) or [])
+    out: list[Segment] = []
+    for det in detections:
+        # model frames -> input frames, keeping the segment's full extent
+        start = map_frames(det.start, model_fps, run.input_fps, "floor")
+        end = map_frames(det.end, model_fps, run.input_fps, "ceil")
+        start = min(max(start, 0), run.input_frames - 1)
+        end = min(max(end, start + 1), run.input_frames)
+        label = labels[det.label_id] if det.label_id < len(labels) else f"class_{det.label_id}"
+        out.append(
+            Segment(
+                label=label,
+                label_id=det.label_id,
+                start=start,
+                end=end,
+                start_s=start / run.input_fps,
+                end_s=end / run.input_fps,
+                score=det.score,
+            )
+        )
+    return out

@@ -1,0 +1,104 @@
+"""Read detection results and ground truth from the field's file formats.
+
+- ActivityNet-style JSON: predictions ``{"results": {video: [{"label", "segment": [s, e],
+  "score"}]}}``, ground truth ``{"database": {video: {"annotations": [{"label", "segment"}]}}}``.
+  Segments are taken as they are (seconds or frames, end exclusive).
+- PKU-MMD label folders: one ``<video>.txt`` per video, one instance per line,
+  ``class,start,end,confidence`` (commas or spaces).  The files use **1-based, inclusive** frames
+  (``field.md`` §2.3: AimCLR slices ``[start-1:end]``); they become 0-based, end-exclusive records
+  ``(start - 1, end)``.  Labels are ints.  In ground-truth files the fourth column (1 or 2, the
+  annotators' confidence) is ignored.  A single ``.txt`` file is read the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from skelloc.errors import InputError, SkeletonFormatError
+from skelloc.metrics.records import Instance
+
+__all__ = ["read_instances", "read_anet_json", "read_pkummd_folder"]
+
+
+def _label(value: Any) -> int | str:
+    if isinstance(value, bool):
+        raise ValueError(f"bad label {value!r}")
+    if isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError(f"bad label {value!r}")
+
+
+def read_anet_json(path: str | os.PathLike, *, predictions: bool) -> list[Instance]:
+    """Instances of an ActivityNet-style results (``predictions=True``) or database JSON."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise SkeletonFormatError(f"invalid JSON: {err.msg}", path=path, line=err.lineno) from None
+    key = "results" if predictions else "database"
+    if not isinstance(data, dict) or not isinstance(data.get(key), dict):
+        other = "database" if predictions else "results"
+        hint = (f" (it has {other!r}: did you swap predictions and ground truth?)"
+                if isinstance(data, dict) and other in data else "")
+        raise SkeletonFormatError(f"expected a top-level {key!r} object{hint}", path=path)
+    out: list[Instance] = []
+    for video, entry in data[key].items():
+        items = entry if predictions else (entry or {}).get("annotations", [])
+        if not isinstance(items, list):
+            raise SkeletonFormatError(f"video {video!r}: expected a list of instances", path=path)
+        for k, item in enumerate(items):
+            try:
+                s, e = item["segment"]
+                score = float(item["score"]) if predictions else None
+                out.append(Instance(str(video), _label(item["label"]), float(s), float(e), score))
+            except (KeyError, TypeError, ValueError) as err:
+                raise SkeletonFormatError(
+                    f"video {video!r}, instance {k}: {type(err).__name__}: {err}",
+                    path=path) from None
+    return out
+
+
+def _read_label_file(path: Path, *, predictions: bool) -> list[Instance]:
+    out: list[Instance] = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        fields = line.replace(",", " ").split()
+        if not fields:
+            continue
+        try:
+            if len(fields) < (4 if predictions else 3):
+                raise ValueError("expected class,start,end,confidence")
+            cls, start, end = (float(x) for x in fields[:3])
+            if not cls.is_integer():
+                raise ValueError(f"class {fields[0]!r} is not an integer")
+            score = float(fields[3]) if predictions else None
+        except ValueError as err:
+            raise SkeletonFormatError(str(err), path=path, line=lineno) from None
+        out.append(Instance(path.stem, int(cls), start - 1.0, end, score))
+    return out
+
+
+def read_pkummd_folder(path: str | os.PathLike, *, predictions: bool) -> list[Instance]:
+    """Instances of a PKU-MMD label folder (``*.txt``) or single label file (see module doc)."""
+    path = Path(path)
+    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+    if path.is_dir() and not files:
+        raise InputError(f"{path}: no .txt label files in this folder")
+    out: list[Instance] = []
+    for f in files:
+        out.extend(_read_label_file(f, predictions=predictions))
+    return out
+
+
+def read_instances(path: str | os.PathLike, *, predictions: bool) -> list[Instance]:
+    """Read a JSON file or a PKU-MMD label folder/file, chosen by what the path is."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir() or path.suffix.lower() == ".txt":
+        return read_pkummd_folder(path, predictions=predictions)
+    return read_anet_json(path, predictions=predictions)

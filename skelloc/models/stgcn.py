@@ -1,0 +1,213 @@
+"""ST-GCN (Yan et al., AAAI 2018), following ``yysijie/st-gcn`` ``net/st_gcn.py``.
+
+Block: ``ConvTemporalGraphical`` (1×1 conv to ``C_out·K`` then the contraction
+``Σ_k Σ_v x_k[v] · (A ⊙ importance)[k, v, w]``), TCN = BN → ReLU → Conv(k×1, stride s) →
+BN → Dropout, residual (none in block 0; identity when channels and stride match; otherwise a 1×1
+conv with stride s + BN), output ``ReLU(tcn(gcn(x)) + res)``. Data BN over ``V·C`` channels,
+shared by persons. Edge-importance weighting: one learnable ``(K, V, V)`` tensor per block.
+
+Widths: ``base_channels=64`` gives the original 64×4, 128×3, 256×3 plan (3,098,832 parameters
+with the NTU-60 classifier). ``base_channels=16, out_channels=256`` is the quarter-width
+encoder of AimCLR / CrosSCLR / RVTCLR (16, 16, 16, 16, 32, 32, 32, 64, 64, 256).
+
+State-dict keys are those of the original checkpoint, so a converter only drops the
+classifier (``fcn.*``)::
+
+    original (st-gcn)                       skelloc (this module)
+    A                                       A                 (buffer, the graph)
+    data_bn.*                               data_bn.*         (None when data_bn=False)
+    st_gcn_networks.{i}.gcn.conv.*          st_gcn_networks.{i}.gcn.conv.*
+    st_gcn_networks.{i}.tcn.{0,2,3}.*       st_gcn_networks.{i}.tcn.{0,2,3}.*
+    st_gcn_networks.{i}.residual.{0,1}.*    st_gcn_networks.{i}.residual.{0,1}.*
+    edge_importance.{i}                     edge_importance.{i}
+    fcn.*                                   (classifier; not part of the encoder)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from skelloc.errors import ConfigError
+from skelloc.models.base import (
+    BackboneBase,
+    build_adjacency,
+    canonical_layout,
+    cumulative_strides,
+    resolve_strides,
+)
+from skelloc.models.registry import register_backbone
+
+__all__ = ["ConvTemporalGraphical", "STGCNBlock", "STGCN", "stgcn_channels"]
+
+
+class ConvTemporalGraphical(nn.Module):
+    """Graph convolution: 1×1 conv to ``C_out·K`` channels, then contraction with ``A``."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_subsets: int) -> None:
+        super().__init__()
+        self.num_subsets = num_subsets
+        self.conv = nn.Conv2d(in_channels, out_channels * num_subsets, kernel_size=1)
+
+    def forward(self, x: Tensor, A: Tensor) -> Tensor:
+        x = self.conv(x)
+        n, kc, t, v = x.shape
+        x = x.view(n, self.num_subsets, kc // self.num_subsets, t, v)
+        return torch.einsum("nkctv,kvw->nctw", x, A).contiguous()
+
+
+class _Zero(nn.Module):
+    def forward(self, x: Tensor) -> Tensor | float:
+        return 0.0
+
+
+class STGCNBlock(nn.Module):
+    """One ``st_gcn`` unit (GCN, TCN, residual)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_subsets: int,
+        temporal_kernel: int = 9,
+        stride: int = 1,
+        dropout: float = 0.0,
+        residual: bool = True,
+    ) -> None:
+        super().__init__()
+        pad = (temporal_kernel - 1) // 2
+        self.gcn = ConvTemporalGraphical(in_channels, out_channels, num_subsets)
+        self.tcn = nn.Sequential(
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1), (stride, 1), (pad, 0)),
+            nn.BatchNorm2d(out_channels),
+            nn.Dropout(dropout, inplace=True),
+        )
+        self.residual: nn.Module
+        if not residual:
+            self.residual = _Zero()
+        elif in_channels == out_channels and stride == 1:
+            self.residual = nn.Identity()
+        else:
+            self.residual = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=(stride, 1)),
+                nn.BatchNorm2d(out_channels),
+            )
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor, A: Tensor) -> Tensor:
+        res = self.residual(x)
+        x = self.tcn(self.gcn(x, A)) + res
+        return self.relu(x)
+
+
+def stgcn_channels(base_channels: int, out_channels: int | None = None) -> list[int]:
+    """The 10-block width plan: ``b, b, b, b, 2b, 2b, 2b, 4b, 4b, out`` (out defaults to 4b)."""
+    b = int(base_channels)
+    if b < 1:
+        raise ConfigError(f"base_channels must be >= 1, got {base_channels}")
+    last = 4 * b if out_channels is None else int(out_channels)
+    return [b, b, b, b, 2 * b, 2 * b, 2 * b, 4 * b, 4 * b, last]
+
+
+@register_backbone("stgcn")
+class STGCN(BackboneBase):
+    """ST-GCN encoder returning every block's features.
+
+    Args:
+        in_channels: input channels C (3 for xyz).
+        layout: skeleton layout name for :class:`~skelloc.skeleton.graph.Graph`.
+        strategy: partition strategy ('spatial' in the original).
+        base_channels: width of the first stage (64 original, 16 for AimCLR-style encoders).
+        out_channels: width of the last block (default ``4 * base_channels``; 256 for AimCLR).
+        channels: an explicit per-block width list (overrides the two above).
+        strides: per-block temporal strides; or ``stride_blocks``: 1-based blocks that stride
+            by 2 (default ``(5, 8)``, total stride 4).
+        temporal_kernel: TCN kernel size (9).
+        dropout: TCN dropout (0.5 in the original NTU config; never in block 0).
+        edge_importance: learnable edge-importance weighting.
+        data_bn: input BatchNorm over ``V·C`` shared by persons.
+        num_person: kept for the config; ST-GCN's data BN accepts any M.
+        max_hop, dilation: graph arguments.
+    """
+
+    data_bn_per_person = False
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        layout: str = "ntu25",
+        strategy: str = "spatial",
+        base_channels: int = 64,
+        out_channels: int | None = None,
+        channels: Sequence[int] | None = None,
+        strides: Sequence[int] | None = None,
+        stride_blocks: Sequence[int] | None = None,
+        temporal_kernel: int = 9,
+        dropout: float = 0.5,
+        edge_importance: bool = True,
+        data_bn: bool = True,
+        num_person: int = 2,
+        max_hop: int = 1,
+        dilation: int = 1,
+    ) -> None:
+        super().__init__()
+        if temporal_kernel < 1 or temporal_kernel % 2 == 0:
+            raise ConfigError(f"temporal_kernel must be odd and positive, got {temporal_kernel}")
+        if channels is not None:
+            widths = list(channels)
+        else:
+            widths = stgcn_channels(base_channels, out_channels)
+        if not widths or any(int(c) < 1 for c in widths):
+            raise ConfigError(f"invalid block widths {widths}")
+        widths = [int(c) for c in widths]
+        per_block = resolve_strides(len(widths), strides, stride_blocks, (5, 8))
+
+        A = torch.from_numpy(build_adjacency(layout, strategy, max_hop=max_hop, dilation=dilation))
+        self.register_buffer("A", A)
+        K, V = A.shape[0], A.shape[1]
+
+        self.in_channels = int(in_channels)
+        self.num_joints = V
+        self.num_person = int(num_person)
+        self.layout = canonical_layout(layout)
+        self.block_channels = widths
+        self.block_strides = cumulative_strides(per_block)
+
+        self.data_bn = nn.BatchNorm1d(self.in_channels * V) if data_bn else None
+        blocks = []
+        c_in = self.in_channels
+        for i, (c_out, s) in enumerate(zip(widths, per_block)):
+            blocks.append(
+                STGCNBlock(
+                    c_in,
+                    c_out,
+                    K,
+                    temporal_kernel=temporal_kernel,
+                    stride=s,
+                    dropout=0.0 if i == 0 else dropout,
+                    residual=i != 0,
+                )
+            )
+            c_in = c_out
+        self.st_gcn_networks = nn.ModuleList(blocks)
+        if edge_importance:
+            self.edge_importance = nn.ParameterList(
+                [nn.Parameter(torch.ones(A.shape)) for _ in blocks]
+            )
+        else:
+            self.edge_importance = None
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        N, M = x.shape[0], x.shape[-1]
+        h = self._normalize_input(x)
+        A: Tensor = self.A  # type: ignore[assignment]
+        outs: list[Tensor] = []
+        for i, block in enumerate(self.st_gcn_networks):
+            a = A * self.edge_importance[i] if self.edge_importance is not None else A
+            h = block(h, a)
+            outs.append(self._split_persons(h, N, M))
+        return outs

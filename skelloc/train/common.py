@@ -1,0 +1,136 @@
+"""What the pretraining and finetuning loops share: model construction, batch plans, init."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from skelloc.errors import IncompatibleWeightsError, WeightsNotFoundError
+from skelloc.train.config import TrainConfig
+from skelloc.train.data import SkeletonCache
+from skelloc.train.runtime import Dist, step_generator
+
+__all__ = [
+    "open_cache",
+    "input_spec",
+    "build_model",
+    "batch_items",
+    "steps_per_epoch",
+    "load_encoder_state",
+    "init_encoder",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def open_cache(cfg: TrainConfig) -> SkeletonCache:
+    return SkeletonCache(cfg.data.path, fps=cfg.data.source_fps, layout=cfg.data.layout)
+
+
+def input_spec(cfg: TrainConfig, cache: SkeletonCache) -> Any:
+    from skelloc.models.localizer import InputSpec
+
+    channels = int(cfg.model.backbone_args.get("in_channels", 3))
+    from skelloc.skeleton.layouts import get_layout
+
+    layout = str(cfg.model.backbone_args.get("layout", cfg.data.layout))
+    return InputSpec(layout=layout, num_joints=len(get_layout(layout).joint_names),
+                     channels=channels, fps=float(cfg.data.fps or cache.fps),
+                     normalization=cfg.data.normalization, max_persons=cfg.data.max_persons)
+
+
+def build_model(cfg: TrainConfig, cache: SkeletonCache, head: bool = True) -> Any:
+    """A fresh :class:`~skelloc.models.localizer.Localizer` for ``cfg`` (encoder only when
+    ``head`` is false)."""
+    from skelloc.models.factory import create_model
+
+    spec = input_spec(cfg, cache)
+    backbone_args = dict(cfg.model.backbone_args)
+    backbone_args.setdefault("layout", spec.layout)
+    if head and cfg.model.head is not None:
+        return create_model(cfg.model.architecture, head=cfg.model.head, labels=cache.classes,
+                            input_spec=spec, head_args=head_arguments(cfg), **backbone_args)
+    return create_model(cfg.model.architecture, head=None, input_spec=spec, **backbone_args)
+
+
+def head_arguments(cfg: TrainConfig) -> dict[str, Any]:
+    """``model.head_args`` for the chosen head: either a flat table, or one table per head name
+    (``[model.head_args.ufusion]``), so that ``--set model.head=simple`` needs no other change."""
+    args = dict(cfg.model.head_args)
+    if args and all(isinstance(v, dict) for v in args.values()):
+        return dict(args.get(str(cfg.model.head), {}))
+    return args
+
+
+def steps_per_epoch(num_items: int, batch_size: int, d: Dist) -> int:
+    return max(1, math.ceil(num_items / (batch_size * d.world_size)))
+
+
+def batch_items(num_items: int, epoch: int, index: int, batch_size: int, d: Dist,
+                seed: int, tag: str) -> list[int]:
+    """This process's item indices for batch ``index`` of ``epoch``: a seeded permutation per
+    epoch, split into global batches of ``batch_size × world_size`` (the last one wraps)."""
+    perm = torch.randperm(num_items, generator=step_generator(seed, tag, "perm", epoch))
+    start = (index * d.world_size + d.rank) * batch_size
+    return [int(perm[(start + j) % num_items]) for j in range(batch_size)]
+
+
+def load_encoder_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """Encoder weights from a pretraining result, a training checkpoint or a saved model.
+
+    Accepts ``.safetensors`` files (keys ``encoder_q.*`` from pretraining, or ``encoder.*``
+    from :meth:`Localizer.save`), a model directory with ``encoder.safetensors``, or a
+    ``checkpoint.pt`` of either loop. Key encoder, projection heads and queues are dropped.
+    """
+    p = Path(path)
+    if p.is_dir():
+        if (p / "pretrain.safetensors").is_file():
+            p = p / "pretrain.safetensors"
+        elif (p / "encoder.safetensors").is_file():
+            from safetensors.torch import load_file
+
+            return dict(load_file(str(p / "encoder.safetensors")))
+        else:
+            raise WeightsNotFoundError(f"no pretrain.safetensors or encoder.safetensors in {p}")
+    if not p.is_file():
+        raise WeightsNotFoundError(f"init checkpoint {p} does not exist")
+    if p.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = dict(load_file(str(p)))
+    else:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+        state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else {}
+    for prefix in ("encoder_q.", "encoder."):
+        sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if sub:
+            return sub
+    raise IncompatibleWeightsError(f"{p} holds no encoder_q.* or encoder.* weights")
+
+
+def init_encoder(model: Any, path: str | Path) -> None:
+    """Load encoder weights into ``model.encoder`` (strict: every key and shape must match)."""
+    state = load_encoder_state(path)
+    own = model.encoder.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        raise IncompatibleWeightsError(
+            f"encoder weights in {path} do not fit the model: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}, shape mismatch {wrong[:5]}")
+    model.encoder.load_state_dict(state)
+    logger.info("initialised the encoder from %s (%d tensors)", path, len(state))
+
+
+def model_metadata(model: Any) -> dict[str, str]:
+    """safetensors metadata describing the encoder (for pretraining results)."""
+    cfg = model.config.to_dict() if model.config is not None else {}
+    return {"format": "pt", "skelloc.component": "pretrain",
+            "skelloc.model_args": json.dumps(cfg, sort_keys=True),
+            "skelloc.input_spec": json.dumps(model.input_spec.to_dict(), sort_keys=True)}

@@ -1,0 +1,97 @@
+"""``skelloc localize`` through ``skelloc.cli.run`` on a model saved from random weights."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from skelloc.cli import run
+from skelloc.models.factory import create_model
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "weights.safetensors"
+    create_model("stgcn", num_classes=2, labels=["wave", "kick"], base_channels=4,
+                 head_args={"fusion_dim": 8}).save(path)
+    return path
+
+
+@pytest.fixture
+def seq_npy(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    x = np.cumsum(rng.normal(scale=0.1, size=(40, 2, 25, 3)), axis=0).astype(np.float32) + 1.0
+    path = tmp_path / "seq.npy"
+    np.save(path, x)
+    return path
+
+
+def test_json_output(weights: Path, seq_npy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["localize", str(seq_npy), "--model", str(weights), "--format", "json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    doc = json.loads(out)
+    assert isinstance(doc, list) and len(doc) == 1
+    entry = doc[0]
+    assert entry["input"] == str(seq_npy) and entry["fps"] == 30.0
+    assert entry["segments"], "the paper's decoder finds the near-uniform random-model classes"
+    for seg in entry["segments"]:
+        assert set(seg) == {"label", "label_id", "start", "end", "start_s", "end_s", "score"}
+        assert seg["label"] in ("wave", "kick") and 0 <= seg["start"] < seg["end"] <= 40
+
+
+def test_two_inputs_fps_csv_and_out_file(
+    weights: Path, seq_npy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.npy"
+    np.save(other, np.load(seq_npy)[:, 0])  # one person, (T, V, C)
+    target = tmp_path / "out.csv"
+    code = run(["localize", str(seq_npy), str(other), "-m", str(weights), "--fps", "60",
+                "--decoder", "argmax", "--format", "csv", "--out", str(target)])
+    assert code == 0
+    assert capsys.readouterr().out == ""
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert {r["input"] for r in rows} <= {str(seq_npy), str(other)}
+    for r in rows:
+        assert float(r["start_s"]) == pytest.approx(int(r["start"]) / 60)
+
+
+def test_table_output(weights: Path, seq_npy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["localize", str(seq_npy), "-m", str(weights)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{seq_npy}  (40 frames at 30 fps, ")
+    assert "label" in out.splitlines()[1] and "start_s" in out.splitlines()[1]
+
+
+@pytest.mark.parametrize(
+    ("array", "args", "message"),
+    [
+        (np.ones((10, 17, 3), np.float32), ["--layout", "ntu25"], "declared as layout 'ntu25'"),
+        (np.ones((10, 25, 2), np.float32), [], "3 channels per joint"),
+        (np.full((10, 25, 3), np.nan, np.float32), [], "NaN"),
+        (np.ones((10, 25, 3), np.float32), ["--decoder", "viterbi"], "unknown decoder"),
+        (np.ones((10, 25, 3), np.float32), ["--format", "xml"], "--format"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(
+    weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    array: np.ndarray, args: list[str], message: str,
+) -> None:
+    path = tmp_path / "bad.npy"
+    np.save(path, array)
+    code = run(["localize", str(path), "-m", str(weights), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and message in err.splitlines()[0]
+
+
+def test_missing_file(weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["localize", str(tmp_path / "nope.npy"), "-m", str(weights)])
+    assert code == 2 and "no such file" in capsys.readouterr().err
