@@ -103,6 +103,23 @@ def export(
     typer.echo(f"exported {name} to {folder}")
 
 
+def features(
+    ckpt: str = typer.Argument(..., help="Saved model (.safetensors, folder) or model name."),
+    data: Path = typer.Argument(..., help="Training cache (dataset.json + skeletons/)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for <video id>.npy features."),
+    split: str = typer.Option("all", "--split", help="all, train, val or test."),
+    level: str = typer.Option("fused", "--level", help="fused (head) or encoder."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu, cuda, ..."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Recompute existing files."),
+) -> None:
+    """Frame features of every video of a cache (shards across torchrun processes)."""
+    from skelloc.train import extract_dataset_features
+
+    paths = extract_dataset_features(ckpt, data, out, split=split, level=level, device=device,
+                                     overwrite=overwrite)
+    typer.echo(f"{len(paths)} feature files in {out}")
+
+
 def recipes() -> None:
     """List the shipped training recipes."""
     from skelloc.train import list_recipes
@@ -119,5 +136,6 @@ def register(app: typer.Typer) -> None:
     group.command("finetune")(finetune)
     group.command("evaluate")(evaluate)
     group.command("export")(export)
+    group.command("features")(features)
     group.command("recipes")(recipes)
     app.add_typer(group, name="train")

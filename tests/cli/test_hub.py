@@ -93,6 +93,7 @@ def test_exit_codes(hub_model: str, mock_hub: MockHub, tmp_path: Path, closed_po
                     tiny_files: dict, monkeypatch: pytest.MonkeyPatch,
                     capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["download"]) == 2  # nothing named
+    assert run(["download", "tiny", "--bogus-flag"]) == 2  # typer usage error
     assert run(["info", "tinny"]) == 5
     assert "Did you mean: tiny" in capsys.readouterr().err
     assert run(["download", "tiny", "--endpoint", closed_port]) == 3

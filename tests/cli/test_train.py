@@ -61,3 +61,23 @@ def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "not a directory" in capsys.readouterr().err
     assert run(["train", "finetune", "tiny", "--data", str(tmp_path), "--init",
                 str(tmp_path / "nope.safetensors")]) != 0
+
+
+def test_features(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+
+    from skelloc.train import load_config, run_finetune
+
+    cache = make_cache(tmp_path / "cache", num_videos=4, splits=["train", "train", "val", "val"])
+    cfg = load_config("tiny", [f"data.path={json.dumps(str(cache))}", "max_steps=1"])
+    run_finetune(cfg, tmp_path / "ft")
+    out = tmp_path / "feats"
+    assert run(["train", "features", str(tmp_path / "ft" / "last.safetensors"), str(cache),
+                "--out", str(out), "--split", "val"]) == 0
+    assert "2 feature files" in capsys.readouterr().out
+    meta = json.loads((cache / "dataset.json").read_text())
+    for v in meta["videos"][2:]:
+        feats = np.load(out / f"{v['id']}.npy")
+        assert feats.shape == (v["num_frames"], 16)  # frames of the cache, fused width 16
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{v['id']}.npy"
+                                                           for v in meta["videos"][2:])

@@ -210,3 +210,25 @@ def test_four_processes_download_once(hub_model: str, mock_hub: MockHub, tiny_fi
         assert mock_hub.gets(filename) == 1
     assert all(r.status == "OK" for r in verify_models(["tiny"]))
     assert prefetch("tiny")["tiny"]["encoder"].is_file()
+
+
+def test_unpinned_revision_is_loaded_unverified(hub_model: str, mock_hub: MockHub,
+                                                tiny_files: dict,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    other = {fn: data[::-1] for fn, data in tiny_files.values()}
+    mock_hub.add(REPO, OTHER_COMMIT, other, branch="dev")
+    with caplog.at_level("WARNING", logger="skelloc"):
+        paths = resolve_weights(f"tiny@{OTHER_COMMIT}")
+    assert "NOT verified" in caplog.text
+    assert paths["encoder"].read_bytes() == tiny_files["encoder"][1][::-1]
+    assert OTHER_COMMIT in str(paths["encoder"])
+
+
+def test_package_source_missing_file(tmp_path: Path, tiny_files: dict,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = make_entry(tiny_files, repo=None)
+    entry["files"]["encoder"]["source"] = "package"
+    entry["files"]["encoder"]["filename"] = "definitely-not-shipped.safetensors"
+    monkeypatch.setenv("SKELLOC_MANIFEST", str(write_manifest(tmp_path / "p.json", {"pk": entry})))
+    with pytest.raises(WeightsNotFoundError, match="reinstall skelloc"):
+        resolve_weights("pk", load_head=False)

@@ -191,3 +191,19 @@ def test_real_pkummd_recording(model: torch.nn.Module, pkummd_root: Path) -> Non
     assert probs.shape == (len(x), 4) and np.isfinite(probs).all()
     segs = api.localize(x, model, decoder="argmax", min_length=1)
     assert all(0 <= s.start < s.end <= len(x) for s in segs)
+
+
+def test_decoder_choice_follows_the_model_config() -> None:
+    from types import SimpleNamespace
+
+    from skelloc.inference.api import _decoder_choice
+
+    plain = SimpleNamespace(config=None)
+    assert _decoder_choice(plain, None, {}) == ("proposals", {})
+    named = SimpleNamespace(config={"decoder": "argmax"})
+    assert _decoder_choice(named, None, {"min_length": 5}) == ("argmax", {"min_length": 5})
+    with_args = SimpleNamespace(config={"decoder": {"name": "argmax", "smoothing": 5}})
+    assert _decoder_choice(with_args, None, {"min_length": 2}) == (
+        "argmax", {"smoothing": 5, "min_length": 2})
+    # an explicit other decoder drops the configured decoder's arguments
+    assert _decoder_choice(with_args, "proposals", {}) == ("proposals", {})
