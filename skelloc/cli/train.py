@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,6 +19,12 @@ def _config(config: str, data: Optional[Path], overrides: Optional[list[str]]) -
     if data is not None:
         sets.insert(0, f"data.path={json.dumps(str(data))}")
     return load_config(config, sets)
+
+
+def _echo(text: str) -> None:
+    """Print once under torchrun (rank 0 only)."""
+    if os.environ.get("RANK", "0") == "0":
+        typer.echo(text)
 
 
 def _out(out: Optional[Path], cfg: Any, stage: str) -> Path:
@@ -36,7 +43,7 @@ def pretrain(
 
     cfg = _config(config, data, overrides)
     path = run_pretrain(cfg, _out(out, cfg, "pretrain"), resume=resume)
-    typer.echo(f"pretrained encoder: {path}")
+    _echo(f"pretrained encoder: {path}")
 
 
 def finetune(
@@ -54,9 +61,9 @@ def finetune(
     folder = _out(out, cfg, "finetune")
     result = run_finetune(cfg, folder, init=init, resume=resume)
     best = result.get("best") or {}
-    typer.echo(f"best: {folder / 'best.safetensors'} (epoch {best.get('epoch')}, "
+    _echo(f"best: {folder / 'best.safetensors'} (epoch {best.get('epoch')}, "
                f"val average mAP {_pct(best.get('average_mAP'))})")
-    typer.echo(f"last: {folder / 'last.safetensors'}")
+    _echo(f"last: {folder / 'last.safetensors'}")
 
 
 def _pct(x: Any) -> str:
@@ -117,7 +124,7 @@ def features(
 
     paths = extract_dataset_features(ckpt, data, out, split=split, level=level, device=device,
                                      overwrite=overwrite)
-    typer.echo(f"{len(paths)} feature files in {out}")
+    _echo(f"{len(paths)} feature files in {out}")
 
 
 def recipes() -> None:

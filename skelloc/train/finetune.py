@@ -146,7 +146,7 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
         optimizer.load_state_dict(state["optimizer"])
         step, best = int(state["step"]), float(state["best"])
         history = list(state["history"])
-        best_record = next((h for h in history if h.get("is_best_so_far") and
+        best_record = next((h for h in reversed(history) if h.get("is_best_so_far") and
                             h.get("average_mAP") == best), None)
         torch.set_rng_state(state["rng"])
         logger.info("resumed finetuning at step %d", step)

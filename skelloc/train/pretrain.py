@@ -136,9 +136,14 @@ def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False)
 
     net: Any = model
     if d.enabled:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None,
-            broadcast_buffers=False)
+        import inspect
+
+        ddp = torch.nn.parallel.DistributedDataParallel
+        # the queues are updated identically on every process: no per-step buffer broadcast
+        sync = ({"forward_sync_buffers": False}
+                if "forward_sync_buffers" in inspect.signature(ddp).parameters
+                else {"broadcast_buffers": False})
+        net = ddp(model, device_ids=[device.index] if device.type == "cuda" else None, **sync)
     if d.is_main:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", config_to_dict(cfg))
