@@ -158,7 +158,7 @@ def write_report(out: Path, doc: Path | None, *, data: Path, budget: dict[str, A
     fps = runs[0]["fps"] if runs else 15.0
     lines = ["## Main table: mAP (%) on the validation split, mean ± std over seeds", "",
              "| pretraining | head | labels | " + " | ".join(f"@{t}" for t in TIOUS)
-             + " | avg | frame acc | seeds |", "|" + "---|" * 9]
+             + " | avg | frame acc | seeds |", "|" + "---|" * 11]
     for f in (0.2, 1.0):
         for pre in ("none", "global", "snippet"):
             for head in ("simple", "ufusion", "tconv"):

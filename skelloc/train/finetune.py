@@ -174,8 +174,9 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
     def validate(epoch: int) -> None:
         nonlocal best, best_record
         record: dict[str, Any] = {"epoch": epoch, "step": step}
-        if val_rec:
-            res = evaluate_videos(model, cache, val_rec[: cfg.eval.max_videos],
+        val_videos = val_rec[: cfg.eval.max_videos]  # max_videos = 0: no validation at all
+        if val_videos:
+            res = evaluate_videos(model, cache, val_videos,
                                   decoder=cfg.eval.decoder, decoder_args=cfg.eval.decoder_args,
                                   tiou_thresholds=cfg.eval.tiou_thresholds,
                                   protocol=cfg.eval.protocol, device=device)
