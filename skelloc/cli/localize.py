@@ -44,6 +44,12 @@ def localize_cmd(
     nonfinite: str = typer.Option(
         "error", "--nonfinite", help="NaN/inf coordinates: error, or interpolate them."
     ),
+    ground_truth: Optional[list[Path]] = typer.Option(
+        None, "--ground-truth", "-g",
+        help="PKU-MMD label file(s) (class,start,end,conf; 1-based inclusive frames, class = "
+             "1-based index of the model's labels), one per INPUT: prints the ground truth beside "
+             "the segments (table format).",
+    ),
 ) -> None:
     """Detect action segments in each INPUT and print them (frames are the input's)."""
     import skelloc
@@ -53,10 +59,13 @@ def localize_cmd(
         raise ConfigError(f"--format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
     if nonfinite not in ("error", "interpolate"):
         raise ConfigError(f"--nonfinite must be 'error' or 'interpolate', got {nonfinite!r}")
+    if ground_truth and len(ground_truth) != len(inputs):
+        raise ConfigError(f"--ground-truth needs one label file per input: {len(inputs)} "
+                          f"input(s), {len(ground_truth)} label file(s)")
     net = skelloc.load(model) if model else skelloc.load()
 
     results: list[dict[str, Any]] = []
-    for path in inputs:
+    for k, path in enumerate(inputs):
         seq = skelloc.read(path)
         segments = skelloc.localize(
             seq, net, fps=fps, layout=layout, decoder=decoder, device=device,
@@ -69,6 +78,9 @@ def localize_cmd(
             "num_frames": seq.num_frames,
             "segments": [s.to_dict() for s in segments],
         })
+        if ground_truth:
+            results[-1]["ground_truth"] = _read_ground_truth(
+                ground_truth[k], list(net.labels), results[-1]["fps"], seq.num_frames)
 
     text = {"table": _table, "json": _json, "csv": _csv}[fmt](results)
     if out is None:
@@ -78,6 +90,55 @@ def localize_cmd(
 
         atomic_write_text(out, text)
         typer.echo(f"wrote {sum(len(r['segments']) for r in results)} segments to {out}", err=True)
+
+
+def _read_ground_truth(path: Path, labels: list[str], fps: float,
+                       num_frames: int) -> list[dict[str, Any]]:
+    from skelloc.io.pkummd import read_pkummd_labels
+
+    out = []
+    for inst in read_pkummd_labels(path, num_frames=num_frames):
+        if not 1 <= inst.label <= len(labels):
+            raise ConfigError(f"{path}: class {inst.label} is outside the model's "
+                              f"{len(labels)} labels")
+        out.append({"label": labels[inst.label - 1], "label_id": inst.label - 1,
+                    "start": inst.start, "end": inst.end,
+                    "start_s": inst.start / fps, "end_s": inst.end / fps})
+    return out
+
+
+def _tiou(a: dict[str, Any], b: dict[str, Any]) -> float:
+    inter = max(0, min(a["end"], b["end"]) - max(a["start"], b["start"]))
+    union = max(a["end"], b["end"]) - min(a["start"], b["start"])
+    return inter / union if union > 0 else 0.0
+
+
+def _side_by_side(r: dict[str, Any]) -> list[str]:
+    """Each ground-truth instance beside its best-overlapping segment, then the unmatched ones."""
+    segs, gts = r["segments"], r["ground_truth"]
+    used: set[int] = set()
+    rows: list[tuple[str, str, str]] = []
+    for g in sorted(gts, key=lambda x: x["start"]):
+        cands = [(i, _tiou(g, s)) for i, s in enumerate(segs) if i not in used]
+        best = max(cands, key=lambda c: (c[1], segs[c[0]]["score"]), default=(None, 0.0))
+        gtxt = f"{g['start_s']:7.2f}-{g['end_s']:7.2f}s  {g['label']}"
+        if best[0] is None or best[1] <= 0:
+            rows.append((gtxt, "(missed)", ""))
+            continue
+        used.add(best[0])
+        s = segs[best[0]]
+        mark = "ok" if s["label_id"] == g["label_id"] else "wrong label"
+        rows.append((gtxt, f"{s['start_s']:7.2f}-{s['end_s']:7.2f}s  {s['label']} "
+                           f"({s['score']:.2f})", f"tIoU {best[1]:.2f} {mark}"))
+    for i, s in enumerate(segs):
+        if i not in used:
+            rows.append(("", f"{s['start_s']:7.2f}-{s['end_s']:7.2f}s  {s['label']} "
+                             f"({s['score']:.2f})", "no ground truth"))
+    width = max([len("ground truth"), *(len(a) for a, _, _ in rows)])
+    pwidth = max([len("skelloc"), *(len(b) for _, b, _ in rows)])
+    lines = [f"  {'ground truth':<{width}}  {'skelloc':<{pwidth}}  match"]
+    lines += [f"  {a:<{width}}  {b:<{pwidth}}  {c}".rstrip() for a, b, c in rows]
+    return lines
 
 
 def _json(results: list[dict[str, Any]]) -> str:
@@ -100,6 +161,9 @@ def _table(results: list[dict[str, Any]]) -> str:
         segs = r["segments"]
         lines.append(f"{r['input']}  ({r['num_frames']} frames at {r['fps']:g} fps, "
                      f"{len(segs)} segment{'s' if len(segs) != 1 else ''})")
+        if "ground_truth" in r:
+            lines.extend(_side_by_side(r))
+            continue
         if not segs:
             continue
         width = max(5, *(len(s["label"]) for s in segs))

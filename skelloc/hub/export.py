@@ -180,6 +180,8 @@ def export_model(localizer_or_files: Any, name: str, to: PathLike, *,
             entry["citation"] = citation
         if extra.get("paper"):
             entry["paper"] = extra["paper"]
+        if extra:  # kept in the entry so that `skelloc export NAME` rebuilds the same card
+            entry["card"] = {k: v for k, v in extra.items() if k != "paper"}
         parse_entry(name, entry, f"export of {name}")  # the folder must load back
         readme = model_card(name, entry, repo_id=repo_id, extra=extra)
         _write_folder(folder, name, entry, files, readme)
@@ -197,7 +199,7 @@ def export_registered(name: str, to: PathLike, **kwargs: Any) -> Path:
     data = entry.to_json()
     data.pop("hub", None)
     readme = model_card(entry.name, data, repo_id=entry.hub.repo_id if entry.hub else None,
-                        extra={})
+                        extra=dict(data.get("card") or {}))
     folder = Path(to)
     data["files"] = {r: data["files"][r] for r in paths}
     _write_folder(folder, entry.name, data, paths, readme)

@@ -95,3 +95,46 @@ def test_bad_input_is_one_line_and_nonzero(
 def test_missing_file(weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = run(["localize", str(tmp_path / "nope.npy"), "-m", str(weights)])
     assert code == 2 and "no such file" in capsys.readouterr().err
+
+
+def test_side_by_side_matches_ground_truth_to_segments() -> None:
+    from skelloc.cli.localize import _side_by_side
+
+    def seg(label_id: int, start: int, end: int, score: float = 0.5) -> dict:
+        return {"label": ["wave", "kick"][label_id], "label_id": label_id, "start": start,
+                "end": end, "start_s": start / 10, "end_s": end / 10, "score": score}
+
+    result = {
+        "ground_truth": [seg(0, 0, 10), seg(0, 20, 30), seg(0, 50, 60)],
+        # [2, 10) overlaps the first instance with tIoU 8/10; [20, 30) labelled wrongly;
+        # [70, 80) overlaps nothing; nothing is near the third instance.
+        "segments": [seg(1, 20, 30, 0.9), seg(0, 2, 10, 0.8), seg(1, 70, 80, 0.1)],
+    }
+    lines = _side_by_side(result)
+    assert lines[0].split() == ["ground", "truth", "skelloc", "match"]
+    assert "wave" in lines[1] and lines[1].endswith("tIoU 0.80 ok")
+    assert lines[2].endswith("tIoU 1.00 wrong label")
+    assert "(missed)" in lines[3]
+    assert lines[4].endswith("no ground truth") and "7.00-   8.00s" in lines[4]
+    assert len(lines) == 5
+
+
+def test_ground_truth_in_table(weights: Path, seq_npy: Path, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text("2,5,20,1\n")  # class 2 = "kick", frames [4, 20)
+    code = run(["localize", str(seq_npy), "-m", str(weights), "--ground-truth", str(labels)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "ground truth" in out and "0.13-   0.67s  kick" in out
+
+
+def test_ground_truth_count_and_class_checked(weights: Path, seq_npy: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text("3,5,20,1\n")  # the model has 2 classes
+    assert run(["localize", str(seq_npy), str(seq_npy), "-m", str(weights),
+                "-g", str(labels)]) == 2
+    assert "one label file per input" in capsys.readouterr().err
+    assert run(["localize", str(seq_npy), "-m", str(weights), "-g", str(labels)]) == 2
+    assert "outside the model's 2 labels" in capsys.readouterr().err
