@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from skelloc._atomic import atomic_copy, atomic_write_text
 from skelloc.errors import ConfigError
 from skelloc.hub.api import resolve_weights
 from skelloc.hub.card import model_card
@@ -26,37 +26,11 @@ from skelloc.hub.manifest import SCHEMA_VERSION, parse_entry, registry
 from skelloc.hub.verify import sha256_file
 from skelloc.hub.weights import full_config_from_metadata, read_metadata, read_state_dict
 
-__all__ = ["stage_models", "export_model", "atomic_write_text", "atomic_copy"]
+__all__ = ["stage_models", "export_model", "export_registered"]
 
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` through a temporary file and :func:`os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_copy(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` through a temporary file (following symlinks)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dst.name + ".", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(os.path.realpath(src), tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_folder(folder: Path, name: str, entry: dict[str, Any], sources: Mapping[str, Path],

@@ -10,8 +10,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from skelloc._atomic import atomic_path, atomic_write_text
 from skelloc.errors import SkeletonFormatError
 from skelloc.inference.segments import Segment
 
@@ -42,37 +41,11 @@ CSV_FIELDS = ("video", "label", "label_id", "start", "end", "start_s", "end_s", 
 
 
 # --------------------------------------------------------------------------- atomic files
-def _atomic(path: Path, write: Any, mode: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode
-                                    else {})) as fh:
-            write(fh)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path | str, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    return _atomic(Path(path), lambda fh: fh.write(text), "w")
-
-
 def atomic_save_npy(path: Path | str, array: np.ndarray) -> Path:
     """``np.save`` to ``path`` atomically."""
-    return _atomic(Path(path), lambda fh: np.save(fh, array, allow_pickle=False), "wb")
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+    return Path(path)
 
 
 # --------------------------------------------------------------------------- segments

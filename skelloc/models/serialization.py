@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +32,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from skelloc._atomic import atomic_path, atomic_write_text
 from skelloc.errors import ConfigError, IncompatibleWeightsError, WeightsNotFoundError
 from skelloc.models.localizer import InputSpec, Localizer, ModelConfig
 
@@ -105,26 +105,8 @@ def _tensors(module: nn.Module, prefix: str = "") -> dict[str, Tensor]:
 
 
 def _atomic_save(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_text(text: str, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
 
 
 def save_model(model: Localizer, path: str | os.PathLike[str]) -> Path:
@@ -151,7 +133,7 @@ def save_model(model: Localizer, path: str | os.PathLike[str]) -> Path:
         "labels": list(model.labels),
         "input_spec": model.input_spec.to_dict(),
     }
-    _atomic_write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", path / CONFIG_FILE)
+    atomic_write_text(path / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
     return path
 
 

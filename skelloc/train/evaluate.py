@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from skelloc.errors import ConfigError, EmptyInputError
+from skelloc.inference.api import resolve_model
 from skelloc.train.data import SkeletonCache, VideoRecord, frame_labels
 
 __all__ = ["evaluate_model", "evaluate_videos"]
@@ -119,15 +120,7 @@ def evaluate_model(
 
     if not isinstance(cache, SkeletonCache):
         cache = SkeletonCache(cache)
-    if isinstance(model, (str, Path)):
-        if Path(model).exists():
-            from skelloc.models.localizer import Localizer
-
-            model = Localizer.load(Path(model))
-        else:
-            from skelloc.hub.api import load
-
-            model = load(str(model))
+    model = resolve_model(model)  # a Localizer, a weights path or a model name
     if split == "val":
         _, videos = split_train_val(cache, val_fraction=val_fraction, seed=val_seed)
     elif split == "all":

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from skelloc._atomic import atomic_path
+from skelloc.inference.api import resolve_model
 from skelloc.train.data import SkeletonCache
 
 __all__ = ["extract_dataset_features"]
@@ -32,15 +33,7 @@ def extract_dataset_features(model: Any, cache: SkeletonCache | str | Path, out_
     d = setup_distributed(device or "auto")
     if not isinstance(cache, SkeletonCache):
         cache = SkeletonCache(cache)
-    if isinstance(model, (str, Path)):
-        if Path(model).exists():
-            from skelloc.models.localizer import Localizer
-
-            model = Localizer.load(Path(model))
-        else:
-            from skelloc.hub.api import load
-
-            model = load(str(model))
+    model = resolve_model(model)  # a Localizer, a weights path or a model name
     videos = cache.videos if split == "all" else cache.select(split)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -52,9 +45,8 @@ def extract_dataset_features(model: Any, cache: SkeletonCache | str | Path, out_
             continue
         seq = SkeletonSequence(cache.load(rec.id), layout=cache.layout, fps=cache.fps)
         feats = extract_features(seq, model, level=level, device=device, nonfinite="interpolate")
-        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npy")
-        np.save(tmp, np.asarray(feats, dtype=np.float32))
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npy") as tmp:
+            np.save(tmp, np.asarray(feats, dtype=np.float32))
         written.append(path)
     logger.info("rank %d wrote features of %d videos to %s", d.rank, len(written), out)
     barrier(d)
