@@ -66,6 +66,8 @@ def build_model(entry: ModelEntry, files: dict[str, Path], *, num_classes: int |
         input_spec=make_input_spec(entry.input_spec), head_args=dict(entry.head_args) or None,
         **entry.model_args,
     )
+    if entry.raw.get("inference"):  # the model's own decoder / window defaults
+        model.set_inference_defaults(**entry.raw["inference"])
     if full_file is not None:
         full = read_state_dict(full_file, allow_pickle=allow_pickle)
         enc_sd = {kk[8:]: v for kk, v in full.items() if kk.startswith("encoder.")}

@@ -144,6 +144,8 @@ def export_model(localizer_or_files: Any, name: str, to: PathLike, *,
                                          if "head" in files else [])},
             "files": {role: _file_record(p, f"{role}.safetensors") for role, p in files.items()},
         }
+        if cfg.get("inference"):
+            entry["inference"] = dict(cfg["inference"])
         if license is not None:
             entry["license"] = dict(license) if isinstance(license, Mapping) else {"id": license}
         if datasets:

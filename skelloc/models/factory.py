@@ -115,7 +115,7 @@ def create_from_config(
 ) -> Localizer:
     """Rebuild a model from its :class:`ModelConfig` (or its JSON dict)."""
     cfg = config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config)
-    return create_model(
+    model = create_model(
         cfg.architecture,
         num_classes=cfg.num_classes,
         head=cfg.head,
@@ -124,3 +124,6 @@ def create_from_config(
         head_args=cfg.head_args,
         **cfg.model_args,
     )
+    if cfg.inference:
+        model.set_inference_defaults(**cfg.inference)
+    return model

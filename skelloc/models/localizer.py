@@ -33,6 +33,10 @@ def _from_mapping(cls: type, data: Mapping[str, Any], what: str) -> Any:
     return cls(**dict(data))
 
 
+#: per-model inference defaults a :class:`ModelConfig` may carry (see ``skelloc.inference``)
+INFERENCE_KEYS = ("decoder", "window", "window_overlap", "window_weighting")
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """What the model expects as input (checked by :mod:`skelloc.inference`)."""
@@ -61,6 +65,9 @@ class ModelConfig:
     """Everything needed to rebuild a model: ``create_model(architecture, ...)`` arguments.
 
     Also readable like a mapping (``config["architecture"]``), matching its JSON form.
+    ``inference`` holds the model's own inference defaults (keys in :data:`INFERENCE_KEYS`:
+    ``decoder`` — a name or ``{"name": ..., **args}`` —, ``window``, ``window_overlap``,
+    ``window_weighting``); :meth:`get` looks them up too, so ``config.get("decoder")`` works.
     """
 
     architecture: str
@@ -68,15 +75,25 @@ class ModelConfig:
     head: str | None = "ufusion"
     head_args: dict[str, Any] = field(default_factory=dict)
     num_classes: int = 0
+    inference: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.inference or {}) - set(INFERENCE_KEYS))
+        if unknown:
+            raise ConfigError(f"unknown inference setting(s) {unknown}; known: "
+                              f"{list(INFERENCE_KEYS)}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "architecture": self.architecture,
             "model_args": dict(self.model_args),
             "head": self.head,
             "head_args": dict(self.head_args),
             "num_classes": self.num_classes,
         }
+        if self.inference:
+            out["inference"] = dict(self.inference)
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -89,6 +106,7 @@ class ModelConfig:
             model_args=dict(cfg.model_args or {}),
             head_args=dict(cfg.head_args or {}),
             num_classes=int(cfg.num_classes),
+            inference=dict(cfg.inference or {}),
         )
 
     def __getitem__(self, key: str) -> Any:
@@ -97,6 +115,9 @@ class ModelConfig:
         return getattr(self, key)
 
     def get(self, key: str, default: Any = None) -> Any:
+        if key in INFERENCE_KEYS:
+            value = (self.inference or {}).get(key)
+            return default if value is None else value
         try:
             return self[key]
         except KeyError:
@@ -212,6 +233,16 @@ class Localizer(nn.Module):
             return self.head.forward_features(self.encoder(x), T)
         pooled = pool_joints_persons(self.encoder(x)[-1])
         return pooled if native else interpolate_linear(pooled, T)
+
+    def set_inference_defaults(self, **settings: Any) -> None:
+        """Store inference defaults in the config (saved with the weights), e.g.
+        ``model.set_inference_defaults(decoder={"name": "argmax", "smoothing": 5}, window=512)``;
+        a value of ``None`` removes a setting."""
+        if self.config is None:
+            raise ConfigError("this model has no config to store inference defaults in")
+        merged = {**self.config.inference, **settings}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        self.config = dataclasses.replace(self.config, inference=merged)
 
     # ------------------------------------------------------------------ head management
     def reset_head(
