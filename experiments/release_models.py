@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 FULL = "stgcn16-snippet-pkummd"
 ENCODER = "stgcn16-snippet-pkummd-encoder"
 INTERACTIONS = ("giving something to other person", "handshaking", "hugging other person",
-                "kicking other person", "patting on back of other person",
-                "pointing to the other person with finger", "punching/slapping other person",
+                "kicking other person", "pat on back of other person",
+                "point finger at the other person", "punching/slapping other person",
                 "pushing other person")
 LICENSE = {
     "id": "other",
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                          "skeletons resampled from 30 to 15 fps (`localize` resamples any input).",
         "recipe": recipe,
         "seeds": f"pretraining {pre_cfg['seed']}, finetuning {ft_cfg['seed']}",
-        "evaluation": evaluation,
+        "validation_details": evaluation,
         "limitations": LIMITS,
         "tags": ["pku-mmd", "kinect-v2", "snippet-contrast"],
     }
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
     encoder = Localizer.load(a.pretrain / "encoder")
     enc_card = dict(card)
-    enc_card["evaluation"] = ("Encoder only (no head): per-frame features for other localisation "
+    enc_card["validation_details"] = ("Encoder only (no head): per-frame features for other localisation "
                               "frameworks (`skelloc extract --model " + ENCODER + " --level "
                               "encoder`). The finetuned model built on it scores: " + evaluation)
     enc_dir = export_model(

@@ -44,6 +44,10 @@ def localize_cmd(
     nonfinite: str = typer.Option(
         "error", "--nonfinite", help="NaN/inf coordinates: error, or interpolate them."
     ),
+    min_score: float = typer.Option(
+        0.0, "--min-score", help="Hide segments scoring below this (default: show all, as the "
+                                 "mAP evaluation uses them)."
+    ),
     ground_truth: Optional[list[Path]] = typer.Option(
         None, "--ground-truth", "-g",
         help="PKU-MMD label file(s) (class,start,end,conf; 1-based inclusive frames, class = "
@@ -71,6 +75,7 @@ def localize_cmd(
             seq, net, fps=fps, layout=layout, decoder=decoder, device=device,
             nonfinite=nonfinite,  # type: ignore[arg-type]
         )
+        segments = [s for s in segments if s.score >= min_score]
         logger.info("%s: %d segments", path, len(segments))
         results.append({
             "input": str(path),
@@ -119,8 +124,11 @@ def _side_by_side(r: dict[str, Any]) -> list[str]:
     used: set[int] = set()
     rows: list[tuple[str, str, str]] = []
     for g in sorted(gts, key=lambda x: x["start"]):
-        cands = [(i, _tiou(g, s)) for i, s in enumerate(segs) if i not in used]
-        best = max(cands, key=lambda c: (c[1], segs[c[0]]["score"]), default=(None, 0.0))
+        free = [(i, _tiou(g, s)) for i, s in enumerate(segs) if i not in used]
+        free = [c for c in free if c[1] > 0]
+        same = [c for c in free if segs[c[0]]["label_id"] == g["label_id"]]
+        # a same-label segment if one overlaps, else the best-overlapping one of any label
+        best = max(same or free, key=lambda c: (c[1], segs[c[0]]["score"]), default=(None, 0.0))
         gtxt = f"{g['start_s']:7.2f}-{g['end_s']:7.2f}s  {g['label']}"
         if best[0] is None or best[1] <= 0:
             rows.append((gtxt, "(missed)", ""))

@@ -106,7 +106,8 @@ def test_side_by_side_matches_ground_truth_to_segments() -> None:
 
     result = {
         "ground_truth": [seg(0, 0, 10), seg(0, 20, 30), seg(0, 50, 60)],
-        # [2, 10) overlaps the first instance with tIoU 8/10; [20, 30) labelled wrongly;
+        # [2, 10) overlaps the first instance with tIoU 8/10; [20, 30) labelled wrongly (no
+        # same-label segment overlaps it);
         # [70, 80) overlaps nothing; nothing is near the third instance.
         "segments": [seg(1, 20, 30, 0.9), seg(0, 2, 10, 0.8), seg(1, 70, 80, 0.1)],
     }
@@ -138,3 +139,25 @@ def test_ground_truth_count_and_class_checked(weights: Path, seq_npy: Path, tmp_
     assert "one label file per input" in capsys.readouterr().err
     assert run(["localize", str(seq_npy), "-m", str(weights), "-g", str(labels)]) == 2
     assert "outside the model's 2 labels" in capsys.readouterr().err
+
+
+def test_side_by_side_prefers_a_same_label_segment() -> None:
+    from skelloc.cli.localize import _side_by_side
+
+    gt = {"label": "kick", "label_id": 1, "start": 10, "end": 20, "start_s": 1.0, "end_s": 2.0}
+    wrong = dict(gt, label="wave", label_id=0, score=0.9)  # tIoU 1.0, wrong label
+    right = dict(gt, start=12, start_s=1.2, score=0.5)     # tIoU 0.8, right label
+    lines = _side_by_side({"ground_truth": [gt], "segments": [wrong, right]})
+    assert lines[1].endswith("tIoU 0.80 ok")
+    assert lines[2].endswith("no ground truth") and "wave" in lines[2]
+
+
+def test_min_score_hides_weak_segments(weights: Path, seq_npy: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["localize", str(seq_npy), "-m", str(weights), "-f", "json"]) == 0
+    scores = [s["score"] for s in json.loads(capsys.readouterr().out)[0]["segments"]]
+    cut = sorted(scores)[len(scores) // 2]
+    assert run(["localize", str(seq_npy), "-m", str(weights), "-f", "json",
+                "--min-score", str(cut)]) == 0
+    kept = json.loads(capsys.readouterr().out)[0]["segments"]
+    assert len(kept) == sum(s >= cut for s in scores) and all(s["score"] >= cut for s in kept)

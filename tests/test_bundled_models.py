@@ -1,0 +1,66 @@
+"""The models shipped inside the package: manifest, integrity, and behaviour on real data.
+
+The example clip is PKU-MMD video 0015-L (examples/TERMS.md), from a performance held out for
+validation, so this checks held-out behaviour, not memorisation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import skelloc
+from skelloc.cli import run
+from skelloc.io.pkummd import read_pkummd_labels
+
+REPO = Path(__file__).resolve().parents[1]
+CLIP = REPO / "examples" / "pkummd_0015-L_clip.npy"
+LABELS = REPO / "examples" / "pkummd_0015-L_clip_labels.txt"
+DEFAULT = "stgcn16-snippet-pkummd"
+
+
+def test_manifest_lists_the_bundled_models(capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = json.loads((REPO / "weights_manifest.json").read_text())
+    assert manifest["default"] == DEFAULT
+    assert {DEFAULT, f"{DEFAULT}-encoder"} <= set(manifest["models"])
+    total = 0
+    for entry in manifest["models"].values():
+        assert entry["license"]["id"] == "other" and "research" in entry["license"]["notes"]
+        for f in entry["files"].values():
+            assert f["source"] == "package"
+            path = REPO / "skelloc" / "weights" / f["filename"]
+            assert path.stat().st_size == f["size"]
+            total += f["size"]
+    assert total < 10_000_000  # "well under 10 MB" in the wheel
+    assert run(["verify", "--all"]) == 0
+    assert run(["list", "--json"]) == 0
+    assert DEFAULT in capsys.readouterr().out
+
+
+def test_default_model_finds_the_clip_actions_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKELLOC_OFFLINE", "1")
+    seq = skelloc.read(CLIP)
+    segments = skelloc.localize(seq)  # the bundled default, no network
+    truth = read_pkummd_labels(LABELS, num_frames=seq.num_frames)
+    model = skelloc.load()
+    hits = 0
+    for g in truth:
+        name = model.labels[g.label - 1]
+        for s in segments:
+            inter = min(s.end, g.end) - max(s.start, g.start)
+            union = max(s.end, g.end) - min(s.start, g.start)
+            if s.label == name and inter / union >= 0.5:
+                hits += 1
+                break
+    # 8 of 8 when this test was written (validation-split clip); allow numeric drift
+    assert hits >= 6, f"only {hits} of {len(truth)} ground-truth actions found"
+
+
+def test_encoder_entry_extracts_frame_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKELLOC_OFFLINE", "1")
+    joints = np.load(CLIP)[:300]
+    feats = skelloc.extract_features(joints, f"{DEFAULT}-encoder", level="encoder", fps=30)
+    assert feats.shape[0] == 300 and feats.ndim == 2 and np.isfinite(feats).all()
