@@ -78,8 +78,8 @@ def default_model_name() -> str:
     """The manifest's ``default`` model."""
     reg = registry()
     if reg.default is None:
-        raise UnknownModelError("no default model: no manifest sets 'default' (the packaged "
-                                "manifest has none yet). Pass a model name; see 'skelloc list'.")
+        raise UnknownModelError("no default model: no manifest sets 'default'. Pass a model "
+                                "name; see 'skelloc list'.")
     return reg.default
 
 

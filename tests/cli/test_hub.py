@@ -27,7 +27,7 @@ from skelloc.cli import run  # noqa: E402
 
 
 def test_list_and_info(hub_model: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["list"]) == 0
+    assert run(["list", "tiny"]) == 0
     assert capsys.readouterr().out.startswith("tiny\tstgcn\t-\ttest model")
     assert run(["list", "ti*", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [

@@ -102,9 +102,14 @@ def test_conflicting_definitions_and_unknown_names(tmp_path: Path,
         list_models()
 
 
-def test_no_default_is_a_clear_error() -> None:
-    with pytest.raises(UnknownModelError, match="no default model"):
-        default_model_name()
+def test_packaged_default_and_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    packaged = json.loads((Path(__file__).parents[2] / "weights_manifest.json").read_text())
+    assert default_model_name() == packaged["default"]
+    extra = tmp_path / "extra.json"
+    write_manifest(extra, {"mine": make_entry({"encoder": ("mine.safetensors", b"x")})},
+                   default="mine")
+    monkeypatch.setenv("SKELLOC_MANIFEST", str(extra))
+    assert default_model_name() == "mine"  # the extra manifest's default wins
 
 
 def test_identifier_grammar(tmp_path: Path) -> None:
