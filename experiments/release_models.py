@@ -24,7 +24,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 FULL = "stgcn16-snippet-pkummd"
-ENCODER = "stgcn16-snippet-pkummd-encoder"
 INTERACTIONS = ("giving something to other person", "handshaking", "hugging other person",
                 "kicking other person", "pat on back of other person",
                 "point finger at the other person", "punching/slapping other person",
@@ -113,30 +112,42 @@ def package(folder: Path, name: str, default: bool) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pretrain", type=Path, required=True)
+    p.add_argument("--pretrain", type=Path, default=None,
+                   help="pretraining run (omit for a model trained from scratch)")
     p.add_argument("--finetune", type=Path, required=True)
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--checkpoint", default="last.safetensors")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "release-export")
     p.add_argument("--default", action="store_true", help="make it the bundled default")
+    p.add_argument("--name", default=FULL, help="model name (with --pretrain also NAME-encoder)")
     a = p.parse_args(argv)
+    if a.pretrain is None and a.name == FULL:
+        p.error(f"{FULL} is the snippet-pretrained model: pass --pretrain")
 
     from skelloc.hub.export import export_model
     from skelloc.models.localizer import Localizer
 
-    pre_cfg = json.loads((a.pretrain / "config.json").read_text())
     ft_cfg = json.loads((a.finetune / "config.json").read_text())
     model = Localizer.load(a.finetune / a.checkpoint)
     res = evaluate(model, a.data)
     history = json.loads((a.finetune / "metrics.json").read_text())
     best = history.get("best") or {}
-    recipe = (f"`skelloc train pretrain pkummd-stgcn16` ({pre_cfg['pretrain']['method']} + snippet "
-              f"branch, weight {pre_cfg['pretrain']['snippet_weight']}, "
-              f"{pre_cfg['pretrain']['epochs']} epochs, seed {pre_cfg['seed']}), then "
-              f"`skelloc train finetune pkummd-stgcn16 --init .../pretrain.safetensors` "
-              f"(U-fusion head, {ft_cfg['finetune']['epochs']} epochs, seed {ft_cfg['seed']}); "
-              f"exported checkpoint: `{a.checkpoint}` (no selection on the validation split). "
-              f"Full configs: `config.json` in the two run folders; commands in docs/MODELS.md.")
+    if a.pretrain is not None:
+        pre_cfg = json.loads((a.pretrain / "config.json").read_text())
+        pre = pre_cfg["pretrain"]
+        stage1 = (f"`skelloc train pretrain pkummd-stgcn16` ({pre['method']} + snippet branch, "
+                  f"weight {pre['snippet_weight']}, {pre['epochs']} epochs, seed {pre_cfg['seed']}),"
+                  f" then `skelloc train finetune pkummd-stgcn16 --init .../pretrain.safetensors`")
+        seeds = f"pretraining {pre_cfg['seed']}, finetuning {ft_cfg['seed']}"
+        what = "snippet-contrastive pretraining, finetuned"
+    else:
+        stage1 = "no pretraining (random initialisation): `skelloc train finetune pkummd-stgcn16`"
+        seeds = f"finetuning {ft_cfg['seed']}"
+        what = "trained from scratch"
+    recipe = (f"{stage1} (U-fusion head, {ft_cfg['finetune']['epochs']} epochs, seed "
+              f"{ft_cfg['seed']}); exported checkpoint: `{a.checkpoint}` (no selection on the "
+              f"validation split). Full configs: `config.json` in the run folders; commands in "
+              f"docs/MODELS.md.")
     evaluation = (
         f"Validation split (30 videos), ActivityNet protocol, proposal decoder: "
         f"average mAP@0.1-0.5 {100 * res['average_mAP']:.1f}, "
@@ -153,28 +164,31 @@ def main(argv: list[str] | None = None) -> int:
                          "docs/splits/pkummd-v1-val-performances.txt) for validation; "
                          "skeletons resampled from 30 to 15 fps (`localize` resamples any input).",
         "recipe": recipe,
-        "seeds": f"pretraining {pre_cfg['seed']}, finetuning {ft_cfg['seed']}",
+        "seeds": seeds,
         "validation_details": evaluation,
         "limitations": LIMITS,
-        "tags": ["pku-mmd", "kinect-v2", "snippet-contrast"],
+        "tags": ["pku-mmd", "kinect-v2"] + (["snippet-contrast"] if a.pretrain else []),
     }
     common = dict(license=LICENSE, datasets=["pku-mmd"], citation=CITATION)
     full_dir = export_model(
-        model, FULL, a.out / FULL, metrics=_metrics(res), card_extra=card,
-        description="ST-GCN (width 16) + U-fusion head, snippet-contrastive pretraining, "
-                    "finetuned on PKU-MMD (51 classes + background)", **common)
-    package(full_dir, FULL, a.default)
+        model, a.name, a.out / a.name, metrics=_metrics(res), card_extra=card,
+        description=f"ST-GCN (width 16) + U-fusion head, {what} on PKU-MMD "
+                    "(51 classes + background)", **common)
+    package(full_dir, a.name, a.default)
 
-    encoder = Localizer.load(a.pretrain / "encoder")
-    enc_card = dict(card)
-    enc_card["validation_details"] = ("Encoder only (no head): per-frame features for other localisation "
-                              "frameworks (`skelloc extract --model " + ENCODER + " --level "
-                              "encoder`). The finetuned model built on it scores: " + evaluation)
-    enc_dir = export_model(
-        encoder, ENCODER, a.out / ENCODER, card_extra=enc_card,
-        description="ST-GCN (width 16) encoder from snippet-contrastive pretraining on PKU-MMD "
-                    "(no labels used); features only", **common)
-    package(enc_dir, ENCODER, False)
+    if a.pretrain is not None:
+        enc_name = f"{a.name}-encoder"
+        encoder = Localizer.load(a.pretrain / "encoder")
+        enc_card = dict(card)
+        enc_card["validation_details"] = (
+            "Encoder only (no head): per-frame features for other localisation frameworks "
+            f"(`skelloc extract --model {enc_name} --level encoder`). The finetuned model "
+            "built on it scores: " + evaluation)
+        enc_dir = export_model(
+            encoder, enc_name, a.out / enc_name, card_extra=enc_card,
+            description="ST-GCN (width 16) encoder from snippet-contrastive pretraining on "
+                        "PKU-MMD (no labels used); features only", **common)
+        package(enc_dir, enc_name, False)
     print(json.dumps({"metrics": _metrics(res), "per_class_ap": res["per_class_ap"]}, indent=1))
     return 0
 
