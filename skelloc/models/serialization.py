@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -104,9 +105,27 @@ def _tensors(module: nn.Module, prefix: str = "") -> dict[str, Tensor]:
     }
 
 
+def _canonical_header(path: Path) -> None:
+    """Rewrite a safetensors header with sorted keys, in place and at the same length.
+
+    The safetensors library writes ``__metadata__`` in hash-map order, which differs from one
+    process to the next; sorting makes equal tensors and metadata give identical bytes (and so
+    the same sha256 in a manifest). Readers do not depend on the header's key order.
+    """
+    with open(path, "r+b") as fh:
+        (length,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(length))
+        text = json.dumps(header, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")
+        if len(text) <= length:
+            fh.seek(8)
+            fh.write(text + b" " * (length - len(text)))
+
+
 def _atomic_save(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
+        _canonical_header(tmp)
 
 
 def save_model(model: Localizer, path: str | os.PathLike[str]) -> Path:

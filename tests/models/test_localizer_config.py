@@ -60,3 +60,27 @@ def test_defaults_survive_hub_export_and_load(tmp_path: Path) -> None:
     assert '"inference"' in (folder / "weights_manifest.json").read_text()
     loaded = skelloc.load(f"local-dir:{folder}")
     assert loaded.config.get("decoder") == "argmax" and loaded.config.get("window") == 48
+
+
+def test_saved_files_are_byte_reproducible(tmp_path: Path) -> None:
+    """Same weights and metadata give the same bytes (and sha256) in separate processes."""
+    import hashlib
+    import subprocess
+    import sys
+
+    model = _tiny()
+    model.save(tmp_path / "ref.safetensors")
+    script = (
+        "import sys; from skelloc.models.localizer import Localizer; "
+        "Localizer.load(sys.argv[1]).save(sys.argv[2])"
+    )
+    digests = set()
+    for i in range(3):  # fresh interpreters: the safetensors library's hash order varies
+        out = tmp_path / f"copy{i}.safetensors"
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / "ref.safetensors"),
+                        str(out)], check=True)
+        digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert digests == {hashlib.sha256((tmp_path / "ref.safetensors").read_bytes()).hexdigest()}
+    reloaded = Localizer.load(tmp_path / "copy0.safetensors")
+    x = np.random.default_rng(0).normal(size=(16, 25, 3))
+    np.testing.assert_allclose(reloaded.predict_frames(x, fps=30), model.predict_frames(x, fps=30))
