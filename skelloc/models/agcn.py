@@ -45,27 +45,27 @@ from skelloc.models.base import (
 )
 from skelloc.models.registry import register_backbone
 
-__all__ = ["AdaptiveGraphConv", "TemporalUnit", "AGCNUnit", "AGCN", "residual_branch"]
+__all__ = ["AttentionGraphUnit", "AdaptiveGraphConv", "TemporalUnit", "AGCNUnit", "AGCN", "residual_branch"]
 
 
-class AdaptiveGraphConv(nn.Module):
-    """``unit_gcn``: fixed A + learned PA + data-dependent attention, per subset."""
+class AttentionGraphUnit(nn.Module):
+    """The shared body of 2s-AGCN's ``unit_gcn`` and UNIK's ``S_LSU``.
 
-    def __init__(
-        self, in_channels: int, out_channels: int, A: np.ndarray, coff_embedding: int = 4
-    ) -> None:
-        super().__init__()
+    Per branch ``i``: a data-dependent joint attention ``softmax(conv_a(x)ᵀ·conv_b(x))`` plus the
+    branch's graph term (:meth:`graph_terms`), applied to ``x`` and mixed by ``conv_d[i]``; the
+    branches are summed, then BN, the ``down`` residual and ReLU. Attribute names are the
+    originals', so checkpoints of both codebases load without renaming.
+    """
+
+    def _build_branches(self, in_channels: int, out_channels: int, branches: int,
+                        coff_embedding: int) -> None:
         inter = max(1, out_channels // coff_embedding)
         self.inter_c = inter
-        self.num_subset = int(A.shape[0])
-        fixed = torch.from_numpy(np.asarray(A, dtype=np.float32))
-        self.register_buffer("A", fixed, persistent=False)
-        self.PA = nn.Parameter(torch.full(A.shape, 1e-6, dtype=torch.float32))
-        K = self.num_subset
-        self.conv_a = nn.ModuleList(nn.Conv2d(in_channels, inter, 1) for _ in range(K))
-        self.conv_b = nn.ModuleList(nn.Conv2d(in_channels, inter, 1) for _ in range(K))
+        self.num_branches = int(branches)
+        self.conv_a = nn.ModuleList(nn.Conv2d(in_channels, inter, 1) for _ in range(branches))
+        self.conv_b = nn.ModuleList(nn.Conv2d(in_channels, inter, 1) for _ in range(branches))
         self.conv_d = nn.ModuleList(
-            nn.Conv2d(in_channels, out_channels, 1) for _ in range(self.num_subset)
+            nn.Conv2d(in_channels, out_channels, 1) for _ in range(branches)
         )
         self.down: nn.Module
         if in_channels != out_channels:
@@ -83,22 +83,43 @@ class AdaptiveGraphConv(nn.Module):
                 bn_init(m, 1)
         bn_init(self.bn, 1e-6)
         for conv in self.conv_d:
-            conv_branch_init(conv, self.num_subset)
+            conv_branch_init(conv, branches)
+
+    def graph_terms(self) -> Tensor:
+        """``(branches, V, V)`` added to each branch's attention."""
+        raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
         N, C, T, V = x.shape
-        A = self.A + self.PA
+        graph = self.graph_terms()
         flat = x.view(N, C * T, V)
         y: Tensor | None = None
-        for i in range(self.num_subset):
+        for i in range(self.num_branches):
             a1 = self.conv_a[i](x).permute(0, 3, 1, 2).reshape(N, V, self.inter_c * T)
             a2 = self.conv_b[i](x).view(N, self.inter_c * T, V)
-            att = torch.softmax(torch.matmul(a1, a2) / a1.size(-1), dim=-2) + A[i]
+            att = torch.softmax(torch.matmul(a1, a2) / a1.size(-1), dim=-2) + graph[i]
             z = self.conv_d[i](torch.matmul(flat, att).view(N, C, T, V))
             y = z if y is None else y + z
         assert y is not None
         y = self.bn(y) + self.down(x)
         return self.relu(y)
+
+
+class AdaptiveGraphConv(AttentionGraphUnit):
+    """``unit_gcn``: fixed A + learned PA + data-dependent attention, per subset."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, A: np.ndarray, coff_embedding: int = 4
+    ) -> None:
+        super().__init__()
+        self.num_subset = int(A.shape[0])
+        fixed = torch.from_numpy(np.asarray(A, dtype=np.float32))
+        self.register_buffer("A", fixed, persistent=False)
+        self.PA = nn.Parameter(torch.full(A.shape, 1e-6, dtype=torch.float32))
+        self._build_branches(in_channels, out_channels, self.num_subset, coff_embedding)
+
+    def graph_terms(self) -> Tensor:
+        return self.A + self.PA
 
 
 class TemporalUnit(nn.Module):

@@ -25,12 +25,15 @@ import torch
 from torch import Tensor, nn
 
 from skelloc.errors import ConfigError
-from skelloc.models.agcn import TemporalUnit, agcn_channels, residual_branch
+from skelloc.models.agcn import (
+    AttentionGraphUnit,
+    TemporalUnit,
+    agcn_channels,
+    residual_branch,
+)
 from skelloc.models.base import (
     BackboneBase,
     bn_init,
-    conv_branch_init,
-    conv_init,
     cumulative_strides,
     resolve_strides,
 )
@@ -39,16 +42,14 @@ from skelloc.models.registry import register_backbone
 __all__ = ["SpatialUnit", "UNIKBlock", "UNIK"]
 
 
-class SpatialUnit(nn.Module):
-    """``S_LSU`` with ``tau = 1``."""
+class SpatialUnit(AttentionGraphUnit):
+    """``S_LSU`` with ``tau = 1``: learned dependency matrices ``DepM`` instead of a graph."""
 
     def __init__(
         self, in_channels: int, out_channels: int, num_joints: int, num_heads: int = 3,
         coff_embedding: int = 4,
     ) -> None:
         super().__init__()
-        inter = max(1, out_channels // coff_embedding)
-        self.inter_c = inter
         self.num_heads = int(num_heads)
         self.DepM = nn.Parameter(torch.empty(num_heads, num_joints, num_joints))
         self.bias = nn.Parameter(torch.empty(num_joints))  # unused by the original forward
@@ -56,42 +57,10 @@ class SpatialUnit(nn.Module):
         fan_in = num_joints * num_joints  # _calculate_fan_in_and_fan_out of (H, V, V)
         bound = 1 / math.sqrt(fan_in)
         nn.init.uniform_(self.bias, -bound, bound)
-        self.conv_a = nn.ModuleList(nn.Conv2d(in_channels, inter, 1) for _ in range(num_heads))
-        self.conv_b = nn.ModuleList(nn.Conv2d(in_channels, inter, 1) for _ in range(num_heads))
-        self.conv_d = nn.ModuleList(
-            nn.Conv2d(in_channels, out_channels, 1) for _ in range(num_heads)
-        )
-        self.down: nn.Module
-        if in_channels != out_channels:
-            self.down = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels)
-            )
-        else:
-            self.down = nn.Identity()
-        self.bn = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU()
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                conv_init(m)
-            elif isinstance(m, nn.BatchNorm2d):
-                bn_init(m, 1)
-        bn_init(self.bn, 1e-6)
-        for conv in self.conv_d:
-            conv_branch_init(conv, self.num_heads)
+        self._build_branches(in_channels, out_channels, self.num_heads, coff_embedding)
 
-    def forward(self, x: Tensor) -> Tensor:
-        N, C, T, V = x.shape
-        flat = x.view(N, C * T, V)
-        y: Tensor | None = None
-        for i in range(self.num_heads):
-            a1 = self.conv_a[i](x).permute(0, 3, 1, 2).reshape(N, V, self.inter_c * T)
-            a2 = self.conv_b[i](x).view(N, self.inter_c * T, V)
-            att = self.DepM[i] + torch.softmax(torch.matmul(a1, a2) / a1.size(-1), dim=-2)
-            z = self.conv_d[i](torch.matmul(flat, att).view(N, C, T, V))
-            y = z if y is None else y + z
-        assert y is not None
-        y = self.bn(y) + self.down(x)
-        return self.relu(y)
+    def graph_terms(self) -> Tensor:
+        return self.DepM
 
 
 class UNIKBlock(nn.Module):
