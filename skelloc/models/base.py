@@ -216,6 +216,16 @@ class BackboneBase(nn.Module):
             x = y.view(N, M, V, C, T)
         return x.permute(0, 1, 3, 4, 2).contiguous().view(N * M, C, T, V)
 
+    def _forward_named_blocks(self, x: Tensor) -> list[Tensor]:
+        """Run blocks registered as ``l1 .. lN`` (the 2s-AGCN/UNIK naming), keeping each output."""
+        N, M = x.shape[0], x.shape[-1]
+        h = self._normalize_input(x)
+        outs: list[Tensor] = []
+        for i in range(self.num_blocks):
+            h = getattr(self, f"l{i + 1}")(h)
+            outs.append(self._split_persons(h, N, M))
+        return outs
+
     @staticmethod
     def _split_persons(x: Tensor, N: int, M: int) -> Tensor:
         """``(N·M, C, T, V)`` → ``(N, M, C, T, V)``."""

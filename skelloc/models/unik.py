@@ -155,10 +155,4 @@ class UNIK(BackboneBase):
             c_in = c_out
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        N, M = x.shape[0], x.shape[-1]
-        h = self._normalize_input(x)
-        outs: list[Tensor] = []
-        for i in range(self.num_blocks):
-            h = getattr(self, f"l{i + 1}")(h)
-            outs.append(self._split_persons(h, N, M))
-        return outs
+        return self._forward_named_blocks(x)
