@@ -29,6 +29,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Localizer": ("skelloc.models.localizer", "Localizer"),
     "InputSpec": ("skelloc.models.localizer", "InputSpec"),
     "localize": ("skelloc.inference.api", "localize"),
+    "analyze": ("skelloc.inference.api", "analyze"),
+    "Localization": ("skelloc.inference.api", "Localization"),
     "extract_features": ("skelloc.inference.api", "extract_features"),
     "predict_frames": ("skelloc.inference.api", "predict_frames"),
     "Segment": ("skelloc.inference.segments", "Segment"),
@@ -51,7 +53,13 @@ if TYPE_CHECKING:  # pragma: no cover
         prefetch,
         register_manifest,
     )
-    from skelloc.inference.api import extract_features, localize, predict_frames
+    from skelloc.inference.api import (
+        Localization,
+        analyze,
+        extract_features,
+        localize,
+        predict_frames,
+    )
     from skelloc.inference.segments import Segment
     from skelloc.io import read
     from skelloc.models.factory import create_model

@@ -13,6 +13,8 @@ from typing import Any
 _LAZY: dict[str, str] = {
     "predict_frames": "skelloc.inference.api",
     "localize": "skelloc.inference.api",
+    "analyze": "skelloc.inference.api",
+    "Localization": "skelloc.inference.api",
     "extract_features": "skelloc.inference.api",
     "Segment": "skelloc.inference.segments",
     "Detection": "skelloc.inference.decode",

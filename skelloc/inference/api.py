@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from skelloc.skeleton.sequence import SkeletonSequence
 
 __all__ = [
+    "Localization",
+    "analyze",
     "predict_frames",
     "localize",
     "extract_features",
@@ -237,6 +239,58 @@ def predict_frames(
     return map_to_input(probs, float(net.input_spec.fps), run.input_fps, run.input_frames)
 
 
+@dataclass(frozen=True)
+class Localization:
+    """What :func:`analyze` returns: the segments and the frame probabilities they came from.
+
+    ``probs`` is ``(T_in, K+1)`` at the input's frames (background last), ``labels`` the K
+    class names and ``fps`` the input's frame rate.
+    """
+
+    segments: list[Segment]
+    probs: np.ndarray
+    labels: list[str]
+    fps: float
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.probs.shape[0])
+
+
+def analyze(
+    seq: Any,
+    model: Any = None,
+    *,
+    fps: float | None = None,
+    layout: str | None = None,
+    decoder: str | None = None,
+    batch_size: int | None = None,
+    device: str | torch.device | None = None,
+    window: int | None = None,
+    overlap: int | None = None,
+    nonfinite: NonFinitePolicy = "error",
+    **decoder_args: Any,
+) -> Localization:
+    """Segments and per-frame probabilities from one forward pass (for plots and reports).
+
+    Arguments are those of :func:`localize`; ``analyze(...).segments == localize(...)``.
+    """
+    net = resolve_model(model)
+    name, args = _decoder_choice(net, decoder, decoder_args)
+    run = _prepare(seq, net, fps, layout, nonfinite)
+    dev = _resolve_device(net, device)
+    windows = window_config(net, window, overlap, batch_size, device=dev)
+    probs = _model_probs(net, run, dev, windows)
+    model_fps = float(net.input_spec.fps)
+    segments = _to_segments(decode(probs, name, **args), net, model_fps, run)
+    return Localization(
+        segments=segments,
+        probs=map_to_input(probs, model_fps, run.input_fps, run.input_frames),
+        labels=[str(x) for x in getattr(net, "labels", [])],
+        fps=run.input_fps,
+    )
+
+
 def localize(
     seq: Any,
     model: Any = None,
@@ -260,7 +314,7 @@ def localize(
     (``"proposals"`` or ``"argmax"``), else the model config's ``decoder`` (a name, or a dict
     with ``name`` and default arguments), else ``"proposals"`` (the paper's method);
     ``decoder_args`` go to it (see :mod:`skelloc.inference.decode`). Other arguments are as in
-    :func:`predict_frames`.
+    :func:`predict_frames`. :func:`analyze` also returns the frame probabilities.
     """
     net = resolve_model(model)
     name, args = _decoder_choice(net, decoder, decoder_args)

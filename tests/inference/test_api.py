@@ -207,3 +207,12 @@ def test_decoder_choice_follows_the_model_config() -> None:
         "argmax", {"smoothing": 5, "min_length": 2})
     # an explicit other decoder drops the configured decoder's arguments
     assert _decoder_choice(with_args, "proposals", {}) == ("proposals", {})
+
+
+def test_analyze_is_localize_plus_probabilities(model: torch.nn.Module) -> None:
+    seq = SkeletonSequence(motion(60, seed=5), fps=15.0)  # half the model's rate
+    result = api.analyze(seq, model, decoder="argmax", min_length=1)
+    assert result.segments == api.localize(seq, model, decoder="argmax", min_length=1)
+    np.testing.assert_array_equal(result.probs, api.predict_frames(seq, model))
+    assert result.num_frames == 60 and result.fps == 15.0
+    assert result.labels == ["wave", "kick", "sit"]
