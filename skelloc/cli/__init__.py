@@ -1,7 +1,7 @@
 """The ``skelloc`` command line: a thin typer layer over the public API.
 
-Each command family lives in its own module (``localize``, ``hub``, ``data``, ``evaluate``,
-``train``) exposing ``register(app)``.  :func:`main` turns every :class:`SkellocError` into a
+Each command family lives in its own module (``localize``, ``show``, ``hub``, ``data``,
+``evaluate``, ``train``) exposing ``register(app)``.  :func:`main` turns every :class:`SkellocError` into a
 one-line message on stderr and the error's exit code (see :mod:`skelloc.errors`).
 """
 
@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["app", "main", "run"]
 
-_COMMAND_MODULES = ("localize", "hub", "data", "evaluate", "train")
+_COMMAND_MODULES = ("localize", "show", "hub", "data", "evaluate", "train")
 
 app = typer.Typer(
     name="skelloc",

@@ -49,8 +49,17 @@ def evaluate(
     frameset_ends: str = typer.Option(
         "released", "--frameset-ends",
         help="frameset: 'released' (the paper's code, off by one at the ends) or 'exact'."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot",
+        help="Also draw mAP vs tIoU and per-class AP bars to this image (.png, .pdf, .svg); "
+             "needs the viz extra."),
 ) -> None:
     from skelloc.metrics import detection_map
+
+    if plot is not None:
+        from skelloc.viz import figure_format
+
+        figure_format(plot)  # a bad suffix or missing matplotlib fails before any work
 
     result = detection_map(
         pred, gt, _parse_thresholds(tiou), protocol,  # type: ignore[arg-type]
@@ -61,6 +70,11 @@ def evaluate(
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         typer.echo(result.format_table(per_class=per_class))
+    if plot is not None:
+        from skelloc.viz import plot_evaluation, save_figure
+
+        save_figure(plot_evaluation(result), plot)
+        typer.echo(f"wrote {plot}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ import typer
 
 from skelloc.errors import ConfigError
 
-__all__ = ["register", "localize_cmd"]
+__all__ = ["register", "localize_cmd", "plot_targets"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +49,17 @@ def localize_cmd(
                                  "mAP evaluation uses them)."
     ),
     ground_truth: Optional[list[Path]] = typer.Option(
-        None, "--ground-truth", "-g",
+        None, "--ground-truth", "--gt", "-g",
         help="PKU-MMD label file(s) (class,start,end,conf; 1-based inclusive frames, class = "
              "1-based index of the model's labels), one per INPUT: prints the ground truth beside "
-             "the segments (table format).",
+             "the segments (table format) and draws it under them (--plot).",
+    ),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot",
+        help="Also draw a timeline figure (class probabilities, segments, ground truth) per "
+             "INPUT; the format from the suffix (.png, .pdf, .svg). With several inputs: a "
+             "folder (one <input stem>.png each) or a template such as 'plots/{stem}.png'. "
+             "Needs the viz extra.",
     ),
 ) -> None:
     """Detect action segments in each INPUT and print them (frames are the input's)."""
@@ -66,15 +73,16 @@ def localize_cmd(
     if ground_truth and len(ground_truth) != len(inputs):
         raise ConfigError(f"--ground-truth needs one label file per input: {len(inputs)} "
                           f"input(s), {len(ground_truth)} label file(s)")
+    plot_paths = plot_targets(plot, inputs) if plot is not None else None
     net = skelloc.load(model) if model else skelloc.load()
 
     results: list[dict[str, Any]] = []
     for k, path in enumerate(inputs):
         seq = skelloc.read(path)
-        segments = skelloc.localize(
-            seq, net, fps=fps, layout=layout, decoder=decoder, device=device,
-            nonfinite=nonfinite,  # type: ignore[arg-type]
-        )
+        kwargs: dict[str, Any] = {"fps": fps, "layout": layout, "decoder": decoder,
+                                  "device": device, "nonfinite": nonfinite}
+        analysis = skelloc.analyze(seq, net, **kwargs) if plot_paths else None
+        segments = analysis.segments if analysis else skelloc.localize(seq, net, **kwargs)
         segments = [s for s in segments if s.score >= min_score]
         logger.info("%s: %d segments", path, len(segments))
         results.append({
@@ -83,9 +91,19 @@ def localize_cmd(
             "num_frames": seq.num_frames,
             "segments": [s.to_dict() for s in segments],
         })
+        gt = None
         if ground_truth:
-            results[-1]["ground_truth"] = _read_ground_truth(
-                ground_truth[k], list(net.labels), results[-1]["fps"], seq.num_frames)
+            from skelloc.viz.groundtruth import read_ground_truth
+
+            gt = read_ground_truth(ground_truth[k], list(net.labels), results[-1]["fps"],
+                                   seq.num_frames)
+            results[-1]["ground_truth"] = [_gt_dict(g) for g in gt]
+        if plot_paths and analysis is not None:
+            from skelloc.viz import plot_timeline, save_figure
+
+            fig = plot_timeline(analysis, gt, min_score=min_score, name=path.name)
+            save_figure(fig, plot_paths[k])
+            typer.echo(f"wrote {plot_paths[k]}", err=True)
 
     text = {"table": _table, "json": _json, "csv": _csv}[fmt](results)
     if out is None:
@@ -97,19 +115,36 @@ def localize_cmd(
         typer.echo(f"wrote {sum(len(r['segments']) for r in results)} segments to {out}", err=True)
 
 
-def _read_ground_truth(path: Path, labels: list[str], fps: float,
-                       num_frames: int) -> list[dict[str, Any]]:
-    from skelloc.io.pkummd import read_pkummd_labels
+def _gt_dict(seg: Any) -> dict[str, Any]:
+    return {k: getattr(seg, k) for k in ("label", "label_id", "start", "end", "start_s", "end_s")}
 
-    out = []
-    for inst in read_pkummd_labels(path, num_frames=num_frames):
-        if not 1 <= inst.label <= len(labels):
-            raise ConfigError(f"{path}: class {inst.label} is outside the model's "
-                              f"{len(labels)} labels")
-        out.append({"label": labels[inst.label - 1], "label_id": inst.label - 1,
-                    "start": inst.start, "end": inst.end,
-                    "start_s": inst.start / fps, "end_s": inst.end / fps})
-    return out
+
+def plot_targets(plot: Path, inputs: list[Path]) -> list[Path]:
+    """The figure path of each input for ``--plot``.
+
+    A template containing ``{stem}`` (the input's file name without suffix) or ``{index}``
+    (0-based position) gives one path per input; a folder (an existing one, or a path without
+    suffix) gets ``<stem>.png`` per input; any other path is one file, for one input only.
+    """
+    from skelloc.viz import figure_format
+
+    text = str(plot)
+    if "{stem}" in text or "{index}" in text:
+        paths = [Path(text.replace("{stem}", p.stem).replace("{index}", str(k)))
+                 for k, p in enumerate(inputs)]
+    elif plot.is_dir() or not plot.suffix:
+        paths = [plot / f"{p.stem}.png" for p in inputs]
+    elif len(inputs) > 1:
+        raise ConfigError(f"--plot {plot}: {len(inputs)} inputs need one figure each; give a "
+                          "folder or a template such as 'plots/{stem}.png'")
+    else:
+        paths = [plot]
+    if len(set(paths)) != len(paths):
+        raise ConfigError(f"--plot {plot}: several inputs would write the same figure; use "
+                          "'{index}' in the template")
+    for p in paths:
+        figure_format(p)
+    return paths
 
 
 def _tiou(a: dict[str, Any], b: dict[str, Any]) -> float:
