@@ -27,6 +27,7 @@ from skelloc.inference.decode import Detection, decode
 from skelloc.inference.segments import Segment
 from skelloc.inference.validate import NonFinitePolicy, as_sequence, prepare_input
 from skelloc.inference.windowing import WindowConfig, sliding_window_apply
+from skelloc.models.fuse import inference_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from skelloc.models.localizer import Localizer
@@ -156,8 +157,12 @@ def _run_windows(
     native: bool = False,
     device: torch.device,
     windows: WindowConfig,
+    fuse: bool = True,
 ) -> tuple[np.ndarray, int]:
-    """``(D, T_out)`` model output at the model's frame rate, and its stride."""
+    """``(D, T_out)`` model output at the model's frame rate, and its stride.
+
+    With ``fuse`` the windows run through the model's cached inference form
+    (:func:`skelloc.models.fuse.inference_model`: BatchNorms folded, graph precomputed)."""
     if fn_name == "logits" and getattr(model, "head", True) is None:
         raise ConfigError(
             "this model has no head (loaded with load_head=False); use extract_features(..., "
@@ -165,12 +170,14 @@ def _run_windows(
         )
     align = _stride(model)
 
-    def fn(x: torch.Tensor) -> torch.Tensor:
-        if fn_name == "logits":
-            return model(x)
-        return model.forward_features(x, level=level, native=native)
-
     with _inference_mode(model, device):
+        net = inference_model(model) if fuse else model
+
+        def fn(x: torch.Tensor) -> torch.Tensor:
+            if fn_name == "logits":
+                return net(x)
+            return net.forward_features(x, level=level, native=native)
+
         return sliding_window_apply(
             fn, run.prepared.joints, windows, align=align, min_frames=align, device=device
         )
@@ -198,8 +205,10 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def _model_probs(model: Any, run: _Run, device: torch.device, windows: WindowConfig) -> np.ndarray:
-    logits, _ = _run_windows(model, run, "logits", device=device, windows=windows)
+def _model_probs(
+    model: Any, run: _Run, device: torch.device, windows: WindowConfig, fuse: bool = True
+) -> np.ndarray:
+    logits, _ = _run_windows(model, run, "logits", device=device, windows=windows, fuse=fuse)
     return _softmax(logits)
 
 
@@ -215,6 +224,7 @@ def predict_frames(
     window: int | None = None,
     overlap: int | None = None,
     nonfinite: NonFinitePolicy = "error",
+    fuse: bool = True,
 ) -> np.ndarray:
     """Per-frame class probabilities ``(T_in, K+1)`` (background last) at the input's frames.
 
@@ -230,12 +240,15 @@ def predict_frames(
         window, overlap: sliding-window size and overlap in model frames (default: the model
             config's, else 1024 / 256).
         nonfinite: ``"error"`` or ``"interpolate"`` for NaN/inf coordinates.
+        fuse: run the model's inference form (BatchNorms folded into the convolutions, the
+            graph precomputed; same outputs to ~1e-6, about 2x faster on a CPU). ``False``
+            runs the modules as they are (e.g. to debug a custom backbone).
     """
     net = resolve_model(model)
     run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)
-    probs = _model_probs(net, run, dev, windows)
+    probs = _model_probs(net, run, dev, windows, fuse)
     return map_to_input(probs, float(net.input_spec.fps), run.input_fps, run.input_frames)
 
 
@@ -269,6 +282,7 @@ def analyze(
     window: int | None = None,
     overlap: int | None = None,
     nonfinite: NonFinitePolicy = "error",
+    fuse: bool = True,
     **decoder_args: Any,
 ) -> Localization:
     """Segments and per-frame probabilities from one forward pass (for plots and reports).
@@ -280,7 +294,7 @@ def analyze(
     run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)
-    probs = _model_probs(net, run, dev, windows)
+    probs = _model_probs(net, run, dev, windows, fuse)
     model_fps = float(net.input_spec.fps)
     segments = _to_segments(decode(probs, name, **args), net, model_fps, run)
     return Localization(
@@ -303,6 +317,7 @@ def localize(
     window: int | None = None,
     overlap: int | None = None,
     nonfinite: NonFinitePolicy = "error",
+    fuse: bool = True,
     **decoder_args: Any,
 ) -> list[Segment]:
     """Detect action segments.
@@ -321,7 +336,7 @@ def localize(
     run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)
-    probs = _model_probs(net, run, dev, windows)
+    probs = _model_probs(net, run, dev, windows, fuse)
     detections = decode(probs, name, **args)
     return _to_segments(detections, net, float(net.input_spec.fps), run)
 
@@ -339,6 +354,7 @@ def extract_features(
     window: int | None = None,
     overlap: int | None = None,
     nonfinite: NonFinitePolicy = "error",
+    fuse: bool = True,
 ) -> np.ndarray | tuple[np.ndarray, float]:
     """Frame features ``(T_in, D)``: the head's fused map (``level="fused"``) or the encoder's
     last block, pooled over joints and persons (``level="encoder"``).
@@ -355,7 +371,7 @@ def extract_features(
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)
     feats, stride = _run_windows(
-        net, run, "features", level=level, native=native, device=dev, windows=windows
+        net, run, "features", level=level, native=native, device=dev, windows=windows, fuse=fuse
     )
     model_fps = float(net.input_spec.fps)
     if native:

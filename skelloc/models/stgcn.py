@@ -28,7 +28,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from skelloc.errors import ConfigError
 from skelloc.models.base import (
@@ -40,7 +42,14 @@ from skelloc.models.base import (
 )
 from skelloc.models.registry import register_backbone
 
-__all__ = ["ConvTemporalGraphical", "STGCNBlock", "STGCN", "stgcn_channels"]
+__all__ = [
+    "ConvTemporalGraphical",
+    "STGCNBlock",
+    "STGCN",
+    "FusedSTGCNBlock",
+    "FusedSTGCN",
+    "stgcn_channels",
+]
 
 
 class ConvTemporalGraphical(nn.Module):
@@ -210,4 +219,121 @@ class STGCN(BackboneBase):
             a = A * self.edge_importance[i] if self.edge_importance is not None else A
             h = block(h, a)
             outs.append(self._split_persons(h, N, M))
+        return outs
+
+    def fuse_for_inference(self) -> FusedSTGCN:
+        """An eval-only equivalent of this encoder (see :class:`FusedSTGCN`)."""
+        return FusedSTGCN(self)
+
+
+# --------------------------------------------------------------------------- inference form
+class FusedSTGCNBlock(nn.Module):
+    """An eval-mode :class:`STGCNBlock` with its BatchNorms folded and the graph precomputed.
+
+    The original applies the 1×1 conv to ``K·C_out`` channels, contracts with ``A`` (an
+    ``einsum`` over a permuted copy) and then applies BN. Here activations are channels-last
+    (``(N, T, V, C)`` in memory) and the input is contracted first: ``z[n, t, k·V + w, c] =
+    Σ_v A[k, v, w] · x[n, t, v, c]`` is one batched matmul with the ``(K·V, V)`` graph, with no
+    copy. The mix over ``(c, k)`` is then a ``(1, K)`` convolution with dilation ``V`` whose
+    weights carry the BN scale; conv bias and BN shift become one ``(C_out, V)`` bias.
+    ``C_in ≤ C_out`` in every plan, so contracting first is also the cheaper order. The
+    temporal and residual convs absorb their BNs.
+    """
+
+    def __init__(self, block: STGCNBlock, A: Tensor) -> None:
+        super().__init__()
+        K, V = A.shape[0], A.shape[1]
+        conv = block.gcn.conv
+        c_out = conv.out_channels // K
+        c_in = conv.in_channels
+        bn0 = block.tcn[0]
+        scale = torch.rsqrt(bn0.running_var + bn0.eps) * bn0.weight
+        shift = bn0.bias - bn0.running_mean * scale
+        weight = conv.weight.reshape(K, c_out, c_in) * scale[None, :, None]
+        bias = conv.bias.reshape(K, c_out) if conv.bias is not None else A.new_zeros(K, c_out)
+        bias_cw = torch.einsum("kc,kvw->cw", bias * scale, A) + shift[:, None]
+        cl = torch.channels_last
+        self.num_subsets = K
+        # graph[k·V + w, v] = A[k, v, w]
+        self.register_buffer("graph", A.permute(0, 2, 1).reshape(K * V, V).contiguous(),
+                             persistent=False)
+        self.register_buffer(
+            "graph_weight",
+            weight.permute(1, 2, 0).reshape(c_out, c_in, 1, K).contiguous(memory_format=cl),
+            persistent=False,
+        )
+        self.register_buffer("graph_bias", bias_cw[:, None, :].contiguous(), persistent=False)
+        self.tconv = fuse_conv_bn_eval(block.tcn[2].eval(), block.tcn[3].eval()).to(
+            memory_format=cl)
+        self.residual: nn.Module | None
+        if isinstance(block.residual, _Zero):
+            self.residual = None
+        elif isinstance(block.residual, nn.Identity):
+            self.residual = nn.Identity()
+        else:
+            self.residual = fuse_conv_bn_eval(
+                block.residual[0].eval(), block.residual[1].eval()).to(memory_format=cl)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(n, c, t, v)`` (best channels-last) → ``(n, c_out, t', v)`` channels-last."""
+        n, c, t, v = x.shape
+        rows = x.permute(0, 2, 3, 1).reshape(n * t, v, c)  # a view for channels-last x
+        z = torch.matmul(self.graph, rows)  # (n·t, K·V, c)
+        z = z.view(n, t, self.num_subsets * v, c).permute(0, 3, 1, 2)
+        y = F.conv2d(z, self.graph_weight, dilation=(1, v))  # kernel (1, K), dilation V
+        y = self.tconv(y.add_(self.graph_bias).relu_())
+        if self.residual is not None:
+            y = y.add_(self.residual(x))
+        return y.relu_()
+
+
+class FusedSTGCN(BackboneBase):
+    """The inference form of :class:`STGCN`: same outputs in eval mode, no autograd state.
+
+    Built by :meth:`STGCN.fuse_for_inference` (usually through
+    :func:`skelloc.models.fuse.inference_model`); the data BN becomes a per-(joint, channel)
+    scale and shift applied while the input is rearranged to channels-last. Block outputs
+    are ``(N, M, C, T, V)`` views of channels-last memory (not contiguous).
+    """
+
+    data_bn_per_person = False
+
+    def __init__(self, encoder: STGCN) -> None:
+        super().__init__()
+        encoder = encoder.eval()
+        self.in_channels = encoder.in_channels
+        self.num_joints = encoder.num_joints
+        self.num_person = encoder.num_person
+        self.layout = encoder.layout
+        self.block_channels = list(encoder.block_channels)
+        self.block_strides = list(encoder.block_strides)
+        self.data_bn = None
+        C, V = self.in_channels, self.num_joints
+        scale, shift = torch.ones(V, C), torch.zeros(V, C)
+        with torch.no_grad():
+            if encoder.data_bn is not None:
+                bn = encoder.data_bn
+                s = torch.rsqrt(bn.running_var + bn.eps) * bn.weight
+                scale = s.view(V, C)
+                shift = (bn.bias - bn.running_mean * s).view(V, C)
+            # (V, C) to broadcast over (N, M, T, V, C)
+            self.register_buffer("in_scale", scale.contiguous(), persistent=False)
+            self.register_buffer("in_shift", shift.contiguous(), persistent=False)
+            A: Tensor = encoder.A  # type: ignore[assignment]
+            blocks = []
+            for i, block in enumerate(encoder.st_gcn_networks):
+                a = A * encoder.edge_importance[i] if encoder.edge_importance is not None else A
+                blocks.append(FusedSTGCNBlock(block, a.detach()))
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        self._check_input(x)
+        N, C, T, V, M = x.shape
+        h = x.permute(0, 4, 2, 3, 1) * self.in_scale + self.in_shift  # (N, M, T, V, C)
+        h = h.reshape(N * M, T, V, C).permute(0, 3, 1, 2)  # channels-last (N·M, C, T, V)
+        outs: list[Tensor] = []
+        for block in self.blocks:
+            h = block(h)
+            c, t = h.shape[1], h.shape[2]
+            outs.append(h.permute(0, 2, 3, 1).view(N, M, t, V, c).permute(0, 1, 4, 2, 3))
         return outs

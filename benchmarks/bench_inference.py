@@ -1,0 +1,417 @@
+"""Inference speed and memory: the network, the end-to-end API, long sequences, model loading.
+
+Sections (all by default; ``--section`` picks some):
+
+* ``network``: frames per second of one forward pass, skelloc's inference form (BatchNorms
+  folded, graph precomputed, channels-last; :mod:`skelloc.models.fuse`) against a plain
+  reference at identical weights, with the speed ratio and the maximum absolute output
+  difference. The ST-GCN reference is the original block structure written out in
+  ``_reference_stgcn.py``; for 2s-AGCN and UNIK it is skelloc's unfused module (the original
+  block structure). Batch sizes, T, M and thread counts vary.
+* ``pipeline``: ``skelloc.localize`` / ``skelloc.extract_features`` on a 10-minute sequence
+  (M = 1 and 2, 1 and 2 threads), inference form on and off (``fuse=False``).
+* ``long``: ``skelloc.localize`` on 1, 8 and 64 minutes of 2-person skeletons, each in a fresh
+  process so that its peak RSS is its own.
+* ``load``: in a fresh process, the imports (torch, ``skelloc.hub.api``), then
+  ``skelloc.load()`` of the bundled default and of a Hub model already in the cache, with a
+  local HTTP server standing in for the Hub that counts the requests it gets.
+* ``gpu``: with CUDA, the full-width 2s-AGCN + U-head batched, fp32 and bf16, with peak CUDA
+  memory.
+
+Usage::
+
+    python benchmarks/bench_inference.py                    # everything, a few minutes
+    python benchmarks/bench_inference.py --section network --threads 2
+    python benchmarks/bench_inference.py --quick            # tiny sizes: checks it runs (CI)
+    python benchmarks/bench_inference.py --json out.json    # also write the rows as JSON
+
+Inputs are random-walk skeletons (the cost does not depend on the values); the default model's
+weights are the bundled ``stgcn16-scratch-pkummd``, the other networks have random weights and
+random BatchNorm statistics (so the folding is exercised).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+# --------------------------------------------------------------------------- helpers
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def random_walk(frames: int, persons: int, seed: int = 0) -> np.ndarray:
+    """``(T, M, 25, 3)`` float32 random-walk skeletons, built in chunks (low peak memory)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((frames, persons, 25, 3), dtype=np.float32)
+    start = rng.normal(size=(persons, 25, 3)).astype(np.float32)
+    for s in range(0, frames, 10_000):
+        steps = rng.normal(scale=0.01, size=(min(10_000, frames - s), persons, 25, 3))
+        block = start + np.cumsum(steps, axis=0, dtype=np.float32)
+        out[s : s + len(block)] = block
+        start = block[-1]
+    out[..., 2] += 3.0
+    return out
+
+
+def timed(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
+    """Alternate the candidates so that background load hits all of them alike."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def randomize_batchnorms(model: Any, seed: int = 0) -> None:
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.rand(n, generator=g) - 0.5)
+                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                m.bias.copy_(torch.rand(n, generator=g) * 0.2 - 0.1)
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"python": platform.python_version(), "torch": torch.__version__, "cpu": cpu,
+            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+# --------------------------------------------------------------------------- network
+def _network_models(quick: bool) -> list[tuple[str, Any, Any]]:
+    """(label, optimised model, reference model) at identical weights."""
+    import torch
+
+    import skelloc
+    from _reference_stgcn import reference_for
+    from skelloc.models.fuse import fuse_for_inference
+
+    out = []
+    default = skelloc.load()
+    out.append(("stgcn16+ufusion (bundled)", fuse_for_inference(default), reference_for(default)))
+    if quick:
+        return out
+    torch.manual_seed(0)
+    full = skelloc.create_model("stgcn", num_classes=51, base_channels=64).eval()
+    randomize_batchnorms(full)
+    out.append(("stgcn64+ufusion", fuse_for_inference(full), reference_for(full)))
+    for arch in ("agcn", "unik"):
+        m = skelloc.create_model(arch, num_classes=51, base_channels=64).eval()
+        randomize_batchnorms(m)
+        out.append((f"{arch}64+ufusion", fuse_for_inference(m), m))
+    return out
+
+
+def bench_network(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import torch
+
+    rows = []
+    if args.quick:
+        grid = [(1, 64, 2, t) for t in args.threads]
+    else:
+        grid = [(n, 1024, m, t) for t in args.threads for m in (1, 2) for n in (1, 2, 4)]
+        grid += [(2, 256, 2, t) for t in args.threads]
+    for label, fused, ref in _network_models(args.quick):
+        for batch, T, M, threads in grid:
+            if not label.startswith("stgcn16") and (M == 1 or batch == 4 or T == 256):
+                continue  # the full grid for the default model; one row set for the others
+            torch.set_num_threads(threads)
+            x = torch.from_numpy(random_walk(batch * T, M).reshape(batch, T, M, 25, 3))
+            x = x.permute(0, 4, 1, 3, 2).contiguous()  # (N, C, T, V, M)
+            with torch.inference_mode():
+                diff = float((fused(x) - ref(x)).abs().max())
+                scale = float(ref(x).abs().max())
+                times = interleaved({"ref": lambda: ref(x), "opt": lambda: fused(x)},
+                                    args.repeats)
+            t_ref, t_opt = statistics.median(times["ref"]), statistics.median(times["opt"])
+            rows.append({
+                "model": label, "batch": batch, "T": T, "M": M, "threads": threads,
+                "ref_fps": batch * T / t_ref, "opt_fps": batch * T / t_opt,
+                "speedup": t_ref / t_opt, "max_abs_diff": diff, "max_abs_output": scale,
+            })
+            print(f"  {label:26s} N={batch} T={T:4d} M={M} threads={threads}: "
+                  f"reference {rows[-1]['ref_fps']:8.0f} fps, skelloc {rows[-1]['opt_fps']:8.0f} "
+                  f"fps, x{rows[-1]['speedup']:.2f}, max |diff| {diff:.1e}", flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- pipeline
+def bench_pipeline(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import torch
+
+    import skelloc
+
+    model = skelloc.load()
+    minutes = 0.2 if args.quick else 10.0
+    rows = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for M in ((2,) if args.quick else (1, 2)):
+            joints = random_walk(int(minutes * 60 * 30), M)
+            for fn_name in ("localize", "extract_features"):
+                fn = getattr(skelloc, fn_name)
+                times = interleaved({
+                    "opt": lambda: fn(joints, model, fps=30),
+                    "ref": lambda: fn(joints, model, fps=30, fuse=False),
+                }, 1 if args.quick else max(1, args.repeats // 3))
+                t_opt, t_ref = min(times["opt"]), min(times["ref"])
+                rows.append({"function": fn_name, "minutes": minutes, "M": M,
+                             "threads": threads, "seconds": t_opt, "unfused_seconds": t_ref,
+                             "fps": len(joints) / t_opt, "speedup": t_ref / t_opt})
+                print(f"  {fn_name:16s} {minutes:g} min M={M} threads={threads}: {t_opt:.2f} s "
+                      f"({len(joints) / t_opt:,.0f} frames/s; unfused {t_ref:.2f} s, "
+                      f"x{t_ref / t_opt:.2f})", flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- long sequences
+def _long_child(minutes: float, threads: int) -> dict[str, Any]:
+    import torch
+
+    import skelloc
+
+    torch.set_num_threads(threads)
+    model = skelloc.load()
+    joints = random_walk(int(round(minutes * 60 * 30)), 2)
+    rss_input = peak_rss_mib()
+    t0 = time.perf_counter()
+    segments = skelloc.localize(joints, model, fps=30)
+    seconds = time.perf_counter() - t0
+    return {"minutes": minutes, "frames": len(joints), "seconds": seconds,
+            "fps": len(joints) / seconds, "segments": len(segments),
+            "input_mib": joints.nbytes / 2**20, "rss_after_input_mib": rss_input,
+            "peak_rss_mib": peak_rss_mib(), "threads": threads}
+
+
+def bench_long(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    for minutes in ((0.1, 0.2) if args.quick else (1.0, 8.0, 64.0)):
+        cmd = [sys.executable, __file__, "--child-long", str(minutes),
+               "--threads", str(max(args.threads))]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+        r = rows[-1]
+        print(f"  {r['minutes']:5g} min ({r['frames']:,} frames): {r['seconds']:6.2f} s, "
+              f"{r['fps']:,.0f} frames/s, {r['seconds'] / r['minutes']:.3f} s per minute, "
+              f"peak RSS {r['peak_rss_mib']:.0f} MiB (input {r['input_mib']:.0f} MiB)",
+              flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- loading
+_LOAD_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import torch, skelloc, skelloc.hub.api  # what the first skelloc.load() call imports
+t1 = time.perf_counter()
+m = skelloc.load(sys.argv[1]) if sys.argv[1] != "-" else skelloc.load()
+t2 = time.perf_counter()
+m = skelloc.load(sys.argv[1]) if sys.argv[1] != "-" else skelloc.load()
+t3 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "second_load_s": t3 - t2}))
+"""
+
+_COMMIT = "5e1f0c0ffee0ddba11ab1e5eedcafe0123456789"
+
+
+def _hub_server(files: dict[str, bytes]) -> tuple[Any, list[str]]:
+    """A minimal stand-in for the Hub on 127.0.0.1: HEAD/GET ``/{repo}/resolve/{rev}/{file}``
+    with ``X-Repo-Commit``, a sha256 ``ETag`` and ``Content-Length``; logs every request."""
+    import hashlib
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    log: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+        def _serve(self) -> None:
+            log.append(f"{self.command} {self.path}")
+            data = files.get(self.path.rsplit("/", 1)[-1])
+            if data is None:
+                self.send_response(404)
+                self.send_header("X-Error-Code", "EntryNotFound")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("X-Repo-Commit", _COMMIT)
+            self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command == "GET":
+                self.wfile.write(data)
+
+        do_GET = do_HEAD = _serve  # noqa: N815
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, log
+
+
+def bench_load(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The bundled default; then the same weights published on a local stand-in Hub, loaded
+    once (download into the cache) and again from the cache in a fresh process."""
+    from skelloc.hub.manifest import packaged_manifest_path
+
+    packaged = json.loads(packaged_manifest_path().read_text())  # type: ignore[union-attr]
+    name = packaged["default"]
+    entry = dict(packaged["models"][name])
+    from importlib import resources
+
+    files = {f["filename"]: resources.files("skelloc").joinpath("weights", f["filename"])
+             .read_bytes() for f in entry["files"].values()}
+    entry["files"] = {role: {**f, "source": "hub"} for role, f in entry["files"].items()}
+    entry["hub"] = {"repo_id": "bench/stgcn16", "revision": _COMMIT}
+    entry["aliases"] = []
+    rows = []
+    server, log = _hub_server(files)
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        manifest = {k: v for k, v in packaged.items() if k not in ("models", "default")}
+        manifest["models"] = {"bench-remote": entry}
+        (tmp / "manifest.json").write_text(json.dumps(manifest))
+        env = {**os.environ, "SKELLOC_CACHE": str(tmp / "cache"),
+               "SKELLOC_MANIFEST": str(tmp / "manifest.json"),
+               "SKELLOC_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}"}
+        for label, model, child_env in (("bundled default", "-", dict(os.environ)),
+                                         ("hub, first use (download)", "bench-remote", env),
+                                         ("hub, cached", "bench-remote", env)):
+            before = len(log)
+            out = subprocess.run([sys.executable, "-c", _LOAD_CHILD, model], check=True,
+                                 capture_output=True, text=True, env=child_env).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            r.update(model=label, requests=len(log) - before)
+            rows.append(r)
+            print(f"  {label:26s}: import {r['import_s']:.2f} s, load {r['load_s']:.3f} s "
+                  f"(again in-process {r['second_load_s']:.3f} s), {r['requests']} HTTP "
+                  "requests", flush=True)
+    server.shutdown()
+    return rows
+
+
+# --------------------------------------------------------------------------- GPU
+def bench_gpu(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import torch
+
+    import skelloc
+    from skelloc.models.fuse import fuse_for_inference
+
+    if not torch.cuda.is_available():
+        print("  no CUDA device: skipped")
+        return []
+    rows = []
+    model = skelloc.create_model("agcn", num_classes=51, base_channels=64).eval().cuda()
+    fused = fuse_for_inference(model)
+    T = 1024
+    for batch in (8, 32):
+        x = torch.randn(batch, 3, T, 25, 2, device="cuda")
+        for precision in ("fp32", "bf16"):
+            def run() -> None:
+                with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16"):
+                    fused(x)
+                torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            with torch.inference_mode():
+                times = timed(run, args.repeats, warmup=2)
+            t = statistics.median(times)
+            rows.append({"model": "agcn64+ufusion", "batch": batch, "T": T, "precision":
+                         precision, "fps": batch * T / t,
+                         "peak_cuda_mib": torch.cuda.max_memory_allocated() / 2**20})
+            print(f"  agcn64 N={batch} T={T} {precision}: {batch * T / t:,.0f} frames/s, "
+                  f"peak {rows[-1]['peak_cuda_mib']:.0f} MiB", flush=True)
+    return rows
+
+
+SECTIONS = {"network": bench_network, "pipeline": bench_pipeline, "long": bench_long,
+            "load": bench_load, "gpu": bench_gpu}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", nargs="+", choices=sorted(SECTIONS), default=None)
+    parser.add_argument("--threads", type=int, nargs="+", default=None,
+                        help="torch thread counts (default: 1 and all cores)")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
+    parser.add_argument("--json", type=Path, help="write every row here as JSON")
+    parser.add_argument("--child-long", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child_long is not None:
+        print(json.dumps(_long_child(args.child_long, args.threads[0])))
+        return
+    import torch
+
+    if args.threads is None:
+        args.threads = sorted({1, torch.get_num_threads()})
+    if args.quick:
+        args.repeats = 1
+    sections = args.section or list(SECTIONS)
+    info = machine()
+    print("skelloc inference benchmark:", ", ".join(f"{k} {v}" for k, v in info.items()))
+    results: dict[str, Any] = {"machine": info, "quick": args.quick}
+    for name in sections:
+        print(f"[{name}]", flush=True)
+        results[name] = SECTIONS[name](args)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
