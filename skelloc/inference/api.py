@@ -46,11 +46,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+Precision = Literal["fp32", "bf16"]
+
 DEFAULT_WINDOW = 1024
 DEFAULT_OVERLAP = 256
-#: windows per forward pass when ``batch_size`` is not given: activations of a 1024-frame,
-#: 2-person window of a width-16 ST-GCN take about 100 MB, so the CPU default stays small
-DEFAULT_BATCH_SIZE = {"cpu": 2, "cuda": 8}
+#: windows per forward pass when ``batch_size`` is not given. On a CPU one window at a time
+#: is fastest (its activations stay in cache; ``benchmarks/bench_inference.py --section
+#: pipeline``, docs/PERFORMANCE.md); a GPU needs several to be busy.
+DEFAULT_BATCH_SIZE = {"cpu": 1, "cuda": 8}
 
 
 # --------------------------------------------------------------------------- model handling
@@ -77,7 +80,7 @@ def window_config(
 ) -> WindowConfig:
     """Window settings: explicit arguments, else the model config's ``window`` /
     ``window_overlap`` / ``window_weighting``, else 1024 / 256 / ``"average"`` frames at the
-    model's frame rate; ``batch_size`` defaults to 2 windows on the CPU and 8 on a GPU."""
+    model's frame rate; ``batch_size`` defaults to 1 window on the CPU and 8 on a GPU."""
     cfg = getattr(model, "config", None) or {}
     if batch_size is None:
         batch_size = DEFAULT_BATCH_SIZE["cpu" if torch.device(device).type == "cpu" else "cuda"]
@@ -158,11 +161,15 @@ def _run_windows(
     device: torch.device,
     windows: WindowConfig,
     fuse: bool = True,
+    precision: Precision = "fp32",
 ) -> tuple[np.ndarray, int]:
     """``(D, T_out)`` model output at the model's frame rate, and its stride.
 
     With ``fuse`` the windows run through the model's cached inference form
-    (:func:`skelloc.models.fuse.inference_model`: BatchNorms folded, graph precomputed)."""
+    (:func:`skelloc.models.fuse.inference_model`: BatchNorms folded, graph precomputed);
+    ``precision="bf16"`` runs them under bfloat16 autocast."""
+    if precision not in ("fp32", "bf16"):
+        raise ConfigError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
     if fn_name == "logits" and getattr(model, "head", True) is None:
         raise ConfigError(
             "this model has no head (loaded with load_head=False); use extract_features(..., "
@@ -174,9 +181,10 @@ def _run_windows(
         net = inference_model(model) if fuse else model
 
         def fn(x: torch.Tensor) -> torch.Tensor:
-            if fn_name == "logits":
-                return net(x)
-            return net.forward_features(x, level=level, native=native)
+            with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+                if fn_name == "logits":
+                    return net(x)
+                return net.forward_features(x, level=level, native=native)
 
         return sliding_window_apply(
             fn, run.prepared.joints, windows, align=align, min_frames=align, device=device
@@ -206,9 +214,11 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _model_probs(
-    model: Any, run: _Run, device: torch.device, windows: WindowConfig, fuse: bool = True
+    model: Any, run: _Run, device: torch.device, windows: WindowConfig, fuse: bool = True,
+    precision: Precision = "fp32",
 ) -> np.ndarray:
-    logits, _ = _run_windows(model, run, "logits", device=device, windows=windows, fuse=fuse)
+    logits, _ = _run_windows(model, run, "logits", device=device, windows=windows, fuse=fuse,
+                             precision=precision)
     return _softmax(logits)
 
 
@@ -225,6 +235,7 @@ def predict_frames(
     overlap: int | None = None,
     nonfinite: NonFinitePolicy = "error",
     fuse: bool = True,
+    precision: Precision = "fp32",
 ) -> np.ndarray:
     """Per-frame class probabilities ``(T_in, K+1)`` (background last) at the input's frames.
 
@@ -234,7 +245,7 @@ def predict_frames(
         fps: the input's frame rate (default: the sequence's; for a raw array, the model's).
         layout: the input's joint layout (default: the sequence's; for a raw array, the
             model's when the joint count matches).
-        batch_size: windows per forward pass (default 2 on the CPU, 8 on a GPU).
+        batch_size: windows per forward pass (default 1 on the CPU, 8 on a GPU).
         device: ``"cpu"``, ``"cuda"``...; default the model's device. CUDA falls back to the
             CPU with a warning when unavailable.
         window, overlap: sliding-window size and overlap in model frames (default: the model
@@ -243,12 +254,14 @@ def predict_frames(
         fuse: run the model's inference form (BatchNorms folded into the convolutions, the
             graph precomputed; same outputs to ~1e-6, about 2x faster on a CPU). ``False``
             runs the modules as they are (e.g. to debug a custom backbone).
+        precision: ``"fp32"``, or ``"bf16"`` (bfloat16 autocast, meant for GPUs;
+            probabilities then differ from fp32 by up to ~0.02).
     """
     net = resolve_model(model)
     run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)
-    probs = _model_probs(net, run, dev, windows, fuse)
+    probs = _model_probs(net, run, dev, windows, fuse, precision)
     return map_to_input(probs, float(net.input_spec.fps), run.input_fps, run.input_frames)
 
 
@@ -283,6 +296,7 @@ def analyze(
     overlap: int | None = None,
     nonfinite: NonFinitePolicy = "error",
     fuse: bool = True,
+    precision: Precision = "fp32",
     **decoder_args: Any,
 ) -> Localization:
     """Segments and per-frame probabilities from one forward pass (for plots and reports).
@@ -294,7 +308,7 @@ def analyze(
     run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)
-    probs = _model_probs(net, run, dev, windows, fuse)
+    probs = _model_probs(net, run, dev, windows, fuse, precision)
     model_fps = float(net.input_spec.fps)
     segments = _to_segments(decode(probs, name, **args), net, model_fps, run)
     return Localization(
@@ -318,6 +332,7 @@ def localize(
     overlap: int | None = None,
     nonfinite: NonFinitePolicy = "error",
     fuse: bool = True,
+    precision: Precision = "fp32",
     **decoder_args: Any,
 ) -> list[Segment]:
     """Detect action segments.
@@ -336,7 +351,7 @@ def localize(
     run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)
-    probs = _model_probs(net, run, dev, windows, fuse)
+    probs = _model_probs(net, run, dev, windows, fuse, precision)
     detections = decode(probs, name, **args)
     return _to_segments(detections, net, float(net.input_spec.fps), run)
 
@@ -355,6 +370,7 @@ def extract_features(
     overlap: int | None = None,
     nonfinite: NonFinitePolicy = "error",
     fuse: bool = True,
+    precision: Precision = "fp32",
 ) -> np.ndarray | tuple[np.ndarray, float]:
     """Frame features ``(T_in, D)``: the head's fused map (``level="fused"``) or the encoder's
     last block, pooled over joints and persons (``level="encoder"``).
@@ -371,7 +387,8 @@ def extract_features(
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)
     feats, stride = _run_windows(
-        net, run, "features", level=level, native=native, device=dev, windows=windows, fuse=fuse
+        net, run, "features", level=level, native=native, device=dev, windows=windows, fuse=fuse,
+        precision=precision,
     )
     model_fps = float(net.input_spec.fps)
     if native:

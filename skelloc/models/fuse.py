@@ -100,14 +100,14 @@ def fuse_for_inference(model: nn.Module) -> nn.Module:
     """An eval-only copy of ``model`` (a ``Localizer`` or a backbone) computing the same
     function faster; ``model`` itself is not modified."""
     fused = copy.deepcopy(model).eval()
-    for p in fused.parameters():
-        p.requires_grad_(False)
     encoder = getattr(fused, "encoder", None)
     if encoder is not None and hasattr(encoder, "fuse_for_inference"):
         fused.encoder = encoder.fuse_for_inference()
     elif encoder is None and hasattr(fused, "fuse_for_inference"):
         fused = fused.fuse_for_inference()
     fold_batchnorms(fused)
+    for p in fused.parameters():
+        p.requires_grad_(False)
     fused._skelloc_fused = True  # type: ignore[assignment]
     return fused
 

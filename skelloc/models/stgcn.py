@@ -253,15 +253,33 @@ class FusedSTGCNBlock(nn.Module):
         bias = conv.bias.reshape(K, c_out) if conv.bias is not None else A.new_zeros(K, c_out)
         bias_cw = torch.einsum("kc,kvw->cw", bias * scale, A) + shift[:, None]
         cl = torch.channels_last
-        self.num_subsets = K
-        # graph[k·V + w, v] = A[k, v, w]
-        self.register_buffer("graph", A.permute(0, 2, 1).reshape(K * V, V).contiguous(),
+        # subsets whose adjacency is diagonal (ST-GCN's "root") only scale each joint: their
+        # term is a 1×1 conv times a per-joint factor, no contraction needed
+        eye = torch.eye(V, dtype=torch.bool, device=A.device)
+        diagonal = [k for k in range(K) if not A[k].masked_fill(eye, 0).any()]
+        if len(diagonal) == K:  # keep at least one subset for the contraction path
+            diagonal = diagonal[1:]
+        dense = [k for k in range(K) if k not in diagonal]
+        self.num_subsets = len(dense)
+        # graph[j·V + w, v] = A[dense[j], v, w]
+        self.register_buffer("graph", A[dense].permute(0, 2, 1).reshape(-1, V).contiguous(),
                              persistent=False)
         self.register_buffer(
             "graph_weight",
-            weight.permute(1, 2, 0).reshape(c_out, c_in, 1, K).contiguous(memory_format=cl),
+            weight[dense].permute(1, 2, 0).reshape(c_out, c_in, 1, len(dense))
+            .contiguous(memory_format=cl),
             persistent=False,
         )
+        self.root: nn.Conv2d | None = None
+        if diagonal:
+            root_w = torch.stack([weight[k] for k in diagonal])  # (D, c_out, c_in)
+            root_a = torch.stack([torch.diagonal(A[k]) for k in diagonal])  # (D, V)
+            if len(diagonal) > 1:  # Σ_k W_k a_k[w] = one conv only when the scales agree
+                raise NotImplementedError("several diagonal subsets")
+            self.root = nn.Conv2d(c_in, c_out, 1, bias=False).to(A.device)
+            self.root.weight.copy_(root_w[0][:, :, None, None])
+            self.root = self.root.to(memory_format=cl)
+            self.register_buffer("root_scale", root_a[0].contiguous(), persistent=False)
         self.register_buffer("graph_bias", bias_cw[:, None, :].contiguous(), persistent=False)
         self.tconv = fuse_conv_bn_eval(block.tcn[2].eval(), block.tcn[3].eval()).to(
             memory_format=cl)
@@ -281,6 +299,8 @@ class FusedSTGCNBlock(nn.Module):
         z = torch.matmul(self.graph, rows)  # (n·t, K·V, c)
         z = z.view(n, t, self.num_subsets * v, c).permute(0, 3, 1, 2)
         y = F.conv2d(z, self.graph_weight, dilation=(1, v))  # kernel (1, K), dilation V
+        if self.root is not None:
+            y = y.addcmul_(self.root(x), self.root_scale)
         y = self.tconv(y.add_(self.graph_bias).relu_())
         if self.residual is not None:
             y = y.add_(self.residual(x))
@@ -329,8 +349,9 @@ class FusedSTGCN(BackboneBase):
     def forward(self, x: Tensor) -> list[Tensor]:
         self._check_input(x)
         N, C, T, V, M = x.shape
-        h = x.permute(0, 4, 2, 3, 1) * self.in_scale + self.in_shift  # (N, M, T, V, C)
-        h = h.reshape(N * M, T, V, C).permute(0, 3, 1, 2)  # channels-last (N·M, C, T, V)
+        h = torch.empty((N, M, T, V, C), dtype=x.dtype, device=x.device)
+        torch.mul(x.permute(0, 4, 2, 3, 1), self.in_scale, out=h).add_(self.in_shift)
+        h = h.view(N * M, T, V, C).permute(0, 3, 1, 2)  # channels-last (N·M, C, T, V)
         outs: list[Tensor] = []
         for block in self.blocks:
             h = block(h)
