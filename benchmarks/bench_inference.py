@@ -8,6 +8,7 @@ Sections (all by default; ``--section`` picks some):
   difference. The ST-GCN reference is the original block structure written out in
   ``_reference_stgcn.py``; for 2s-AGCN and UNIK it is skelloc's unfused module (the original
   block structure). Batch sizes, T, M and thread counts vary.
+* ``profile``: self CPU time per operator, reference vs inference form, for one window.
 * ``pipeline``: ``skelloc.localize`` / ``skelloc.extract_features`` on a 10-minute sequence
   (M = 1 and 2, 1 and 2 threads), inference form on and off (``fuse=False``).
 * ``long``: ``skelloc.localize`` on 1, 8 and 64 minutes of 2-person skeletons, each in a fresh
@@ -22,6 +23,7 @@ Usage::
 
     python benchmarks/bench_inference.py                    # everything, a few minutes
     python benchmarks/bench_inference.py --section network --threads 2
+    python benchmarks/bench_inference.py --section network --compile   # + torch.compile
     python benchmarks/bench_inference.py --quick            # tiny sizes: checks it runs (CI)
     python benchmarks/bench_inference.py --json out.json    # also write the rows as JSON
 
@@ -54,7 +56,16 @@ sys.path.insert(0, str(HERE))
 
 # --------------------------------------------------------------------------- helpers
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    """This process's peak resident set size. ``VmHWM`` where Linux has it: ``ru_maxrss`` of
+    a child started by a large parent reports the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    scale = 1024.0 if sys.platform != "darwin" else 1024.0 * 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
 def random_walk(frames: int, persons: int, seed: int = 0) -> np.ndarray:
@@ -131,9 +142,9 @@ def machine() -> dict[str, Any]:
 def _network_models(quick: bool) -> list[tuple[str, Any, Any]]:
     """(label, optimised model, reference model) at identical weights."""
     import torch
+    from _reference_stgcn import reference_for
 
     import skelloc
-    from _reference_stgcn import reference_for
     from skelloc.models.fuse import fuse_for_inference
 
     out = []
@@ -179,9 +190,66 @@ def bench_network(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "ref_fps": batch * T / t_ref, "opt_fps": batch * T / t_opt,
                 "speedup": t_ref / t_opt, "max_abs_diff": diff, "max_abs_output": scale,
             })
+            if args.compile and label.startswith("stgcn16") and (batch, M) == (1, 2):
+                rows[-1].update(_compiled(fused, x, args.repeats, t_opt))
             print(f"  {label:26s} N={batch} T={T:4d} M={M} threads={threads}: "
                   f"reference {rows[-1]['ref_fps']:8.0f} fps, skelloc {rows[-1]['opt_fps']:8.0f} "
                   f"fps, x{rows[-1]['speedup']:.2f}, max |diff| {diff:.1e}", flush=True)
+    return rows
+
+
+def _compiled(fused: Any, x: Any, repeats: int, t_opt: float) -> dict[str, float]:
+    """``torch.compile`` of the inference form (static shapes): compile time and speed."""
+    import torch
+
+    t0 = time.perf_counter()
+    compiled = torch.compile(fused, dynamic=False)
+    with torch.inference_mode():
+        out = compiled(x)
+        compile_s = time.perf_counter() - t0
+        diff = float((out - fused(x)).abs().max())
+        t = statistics.median(timed(lambda: compiled(x), repeats))
+    n, T = x.shape[0], x.shape[2]
+    print(f"    torch.compile: {compile_s:.1f} s to compile, {n * T / t:8.0f} fps "
+          f"(x{t_opt / t:.2f} over the inference form), max |diff| {diff:.1e}", flush=True)
+    return {"compile_s": compile_s, "compiled_fps": n * T / t, "compiled_diff": diff}
+
+
+# --------------------------------------------------------------------------- profile
+def bench_profile(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Where the time goes: self CPU time per operator kind, reference vs inference form, for
+    one window (N=1, T=1024, M=2) of the bundled model."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    import skelloc
+    from _reference_stgcn import reference_for
+    from skelloc.models.fuse import fuse_for_inference
+
+    model = skelloc.load()
+    T = 64 if args.quick else 1024
+    x = torch.from_numpy(random_walk(T, 2)).permute(3, 0, 2, 1)[None].contiguous()
+    rows = []
+    torch.set_num_threads(max(args.threads))
+    for label, net in (("reference", reference_for(model)),
+                       ("inference form", fuse_for_inference(model))):
+        with torch.inference_mode():
+            for _ in range(2):
+                net(x)
+            with profile(activities=[ProfilerActivity.CPU], record_shapes=False) as prof:
+                for _ in range(args.repeats):
+                    net(x)
+        total = 0.0
+        kinds: dict[str, float] = {}
+        for evt in prof.key_averages():
+            us = evt.self_cpu_time_total / args.repeats
+            total += us
+            kinds[evt.key] = kinds.get(evt.key, 0.0) + us
+        top = sorted(kinds.items(), key=lambda kv: -kv[1])[:6]
+        rows.append({"network": label, "ms_per_window": total / 1000,
+                     "top_ops": {k: v / 1000 for k, v in top}})
+        print(f"  {label:15s} {total / 1000:6.1f} ms per window (profiled): " + ", ".join(
+            f"{k} {v / 1000:.1f} ms ({100 * v / total:.0f}%)" for k, v in top), flush=True)
     return rows
 
 
@@ -305,7 +373,7 @@ def _hub_server(files: dict[str, bytes]) -> tuple[Any, list[str]]:
             if self.command == "GET":
                 self.wfile.write(data)
 
-        do_GET = do_HEAD = _serve  # noqa: N815
+        do_GET = do_HEAD = _serve
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
@@ -387,8 +455,8 @@ def bench_gpu(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
-SECTIONS = {"network": bench_network, "pipeline": bench_pipeline, "long": bench_long,
-            "load": bench_load, "gpu": bench_gpu}
+SECTIONS = {"network": bench_network, "profile": bench_profile, "pipeline": bench_pipeline,
+            "long": bench_long, "load": bench_load, "gpu": bench_gpu}
 
 
 def main() -> None:
@@ -398,6 +466,8 @@ def main() -> None:
                         help="torch thread counts (default: 1 and all cores)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
+    parser.add_argument("--compile", action="store_true",
+                        help="network: also time torch.compile of the inference form")
     parser.add_argument("--json", type=Path, help="write every row here as JSON")
     parser.add_argument("--child-long", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -20,9 +20,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from skelloc.metrics import Instance, detection_map  # noqa: E402
+from skelloc.metrics import Instance, detection_map
 
 
 def make_data(n_pred: int, n_videos: int, n_classes: int = 51, gt_per_video: int = 20,

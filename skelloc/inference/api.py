@@ -36,12 +36,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Localization",
     "analyze",
-    "predict_frames",
-    "localize",
     "extract_features",
+    "localize",
+    "map_to_input",
+    "predict_frames",
     "resolve_model",
     "window_config",
-    "map_to_input",
 ]
 
 logger = logging.getLogger(__name__)

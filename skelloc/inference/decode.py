@@ -24,16 +24,16 @@ import numpy as np
 from skelloc.errors import ConfigError, ShapeError
 
 __all__ = [
-    "Detection",
     "DEFAULT_THRESHOLDS",
-    "decode_proposals",
+    "Detection",
+    "decode",
     "decode_argmax",
-    "nms",
+    "decode_proposals",
     "find_runs",
-    "smooth",
     "get_decoder",
     "list_decoders",
-    "decode",
+    "nms",
+    "smooth",
 ]
 
 #: the paper's per-class thresholds: 0.030, 0.035, ..., 0.050

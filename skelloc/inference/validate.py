@@ -33,10 +33,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "NonFinitePolicy",
     "as_sequence",
-    "prepare_input",
-    "interpolate_nonfinite",
     "fill_null_frames",
+    "interpolate_nonfinite",
     "order_persons",
+    "prepare_input",
 ]
 
 logger = logging.getLogger(__name__)
@@ -382,17 +382,23 @@ def _layout_message(have_v: int, spec: InputSpec, *, guessed: bool) -> str:
 
 
 # --------------------------------------------------------------------------- persons, null frames
+#: frames per chunk where whole-sequence statistics would otherwise copy the input
+_CHUNK = 16384
+
+
 def order_persons(joints: np.ndarray) -> np.ndarray:
     """Sort persons most active first: frames present (non-zero), then motion energy."""
     if joints.shape[1] == 1:
         return joints
-    present = np.abs(joints).reshape(joints.shape[0], joints.shape[1], -1).sum(-1) > 0  # (T, M)
+    present = np.any(joints != 0, axis=(2, 3))  # (T, M)
     frames_present = present.sum(axis=0)
     motion = np.zeros(joints.shape[1])
     for m in range(joints.shape[1]):
-        rows = joints[present[:, m], m]
-        if len(rows) > 1:
-            motion[m] = float(np.abs(np.diff(rows, axis=0)).sum())
+        frames = np.flatnonzero(present[:, m])
+        # Σ |x[f_{i+1}] - x[f_i]| over consecutive present frames, in chunks (bounded memory)
+        for a in range(0, len(frames) - 1, _CHUNK):
+            idx = frames[a : a + _CHUNK + 1]
+            motion[m] += float(np.abs(np.diff(joints[idx, m], axis=0)).sum())
     order = np.lexsort((-motion, -frames_present))  # last key is primary
     if np.array_equal(order, np.arange(joints.shape[1])):
         return joints
@@ -421,7 +427,7 @@ def fill_null_frames(joints: np.ndarray) -> np.ndarray:
     Raises:
         EmptyInputError: every frame is all-zero.
     """
-    valid = np.abs(joints).reshape(len(joints), -1).sum(axis=1) > 0
+    valid = np.any(joints.reshape(len(joints), -1) != 0, axis=1)
     if valid.all():
         return joints
     if not valid.any():

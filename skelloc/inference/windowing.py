@@ -23,7 +23,7 @@ import torch
 
 from skelloc.errors import ConfigError
 
-__all__ = ["WindowConfig", "WindowPlan", "plan_windows", "window_weights", "sliding_window_apply"]
+__all__ = ["WindowConfig", "WindowPlan", "plan_windows", "sliding_window_apply", "window_weights"]
 
 logger = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ another device, or when its modules are replaced.
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import weakref
 from typing import Any
@@ -30,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ["fuse_for_inference", "fold_batchnorms", "inference_model", "is_fused"]
+__all__ = ["fold_batchnorms", "fuse_for_inference", "inference_model", "is_fused"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def fold_batchnorms(module: nn.Module) -> nn.Module:
         for sub in list(module.modules()):
             if isinstance(sub, nn.Sequential):
                 names = list(sub._modules)
-                for a, b in zip(names, names[1:]):
+                for a, b in itertools.pairwise(names):
                     conv, bn = sub._modules[a], sub._modules[b]
                     if isinstance(conv, _CONVS) and _foldable(bn):
                         sub._modules[a] = fuse_conv_bn_eval(conv.eval(), bn.eval())

@@ -43,11 +43,11 @@ from skelloc.models.base import (
 from skelloc.models.registry import register_backbone
 
 __all__ = [
-    "ConvTemporalGraphical",
-    "STGCNBlock",
     "STGCN",
-    "FusedSTGCNBlock",
+    "ConvTemporalGraphical",
     "FusedSTGCN",
+    "FusedSTGCNBlock",
+    "STGCNBlock",
     "stgcn_channels",
 ]
 

@@ -122,17 +122,30 @@ def resample(joints: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
     w = np.clip(pos - i0, 0.0, 1.0)
     w[w < _TOL] = 0.0
     i1 = np.minimum(i0 + 1, t - 1)
-    x = arr.astype(np.float64)
-    shape = (n,) + (1,) * (arr.ndim - 1)
-    out = x[i0] * (1.0 - w).reshape(shape) + x[i1] * w.reshape(shape)
+    out = np.empty((n, *arr.shape[1:]), dtype=np.float32)
+    # in chunks of output frames: the float64 temporaries stay small for hour-long inputs
+    for a in range(0, n, _CHUNK):
+        b = min(n, a + _CHUNK)
+        out[a:b] = _interpolate(arr, i0[a:b], i1[a:b], w[a:b])
+    return out
+
+
+#: output frames per chunk of :func:`resample`
+_CHUNK = 8192
+
+
+def _interpolate(arr: np.ndarray, i0: np.ndarray, i1: np.ndarray, w: np.ndarray) -> np.ndarray:
+    x0, x1 = arr[i0].astype(np.float64), arr[i1].astype(np.float64)
+    shape = (len(w),) + (1,) * (arr.ndim - 1)
+    out = x0 * (1.0 - w).reshape(shape) + x1 * w.reshape(shape)
     if arr.ndim == 4:
-        valid = np.any(arr != 0, axis=(2, 3))  # (T, M)
-        both = valid[i0] & valid[i1]  # (n, M)
-        nearest = np.where((w < 0.5)[:, None], 0, 1)  # 0 -> i0, 1 -> i1
-        pick = np.where(nearest[..., None, None] == 0, x[i0], x[i1])
+        # a person's empty frame is never blended with a valid one: take the nearer frame
+        both = np.any(x0 != 0, axis=(2, 3)) & np.any(x1 != 0, axis=(2, 3))  # (n, M)
+        pick = np.where((w < 0.5)[:, None, None, None], x0, x1)
         out = np.where(both[..., None, None], out, pick)
-    out[w == 0] = x[i0[w == 0]]
-    return out.astype(np.float32)
+    exact = w == 0
+    out[exact] = x0[exact]
+    return out
 
 
 def resample_sequence(seq: SkeletonSequence, dst_fps: float) -> SkeletonSequence:
