@@ -230,14 +230,21 @@ class STGCN(BackboneBase):
 class FusedSTGCNBlock(nn.Module):
     """An eval-mode :class:`STGCNBlock` with its BatchNorms folded and the graph precomputed.
 
-    The original applies the 1×1 conv to ``K·C_out`` channels, contracts with ``A`` (an
-    ``einsum`` over a permuted copy) and then applies BN. Here activations are channels-last
-    (``(N, T, V, C)`` in memory) and the input is contracted first: ``z[n, t, k·V + w, c] =
-    Σ_v A[k, v, w] · x[n, t, v, c]`` is one batched matmul with the ``(K·V, V)`` graph, with no
-    copy. The mix over ``(c, k)`` is then a ``(1, K)`` convolution with dilation ``V`` whose
-    weights carry the BN scale; conv bias and BN shift become one ``(C_out, V)`` bias.
-    ``C_in ≤ C_out`` in every plan, so contracting first is also the cheaper order. The
-    temporal and residual convs absorb their BNs.
+    The original applies a 1×1 conv to ``K·C_out`` channels, contracts with ``A`` (an
+    ``einsum`` over a permuted copy), then BN. Here activations are channels-last (``(N, T,
+    V, C)`` in memory) and:
+
+    * a subset whose adjacency is diagonal (ST-GCN's "root") only scales each joint, so its
+      term is a 1×1 conv times a per-joint factor (``addcmul``);
+    * the other subsets contract the input first: ``z[n, t, k·V + w, c] = Σ_v A[k, v, w] ·
+      x[n, t, v, c]`` is one batched matmul with the ``(K·V, V)`` graph and no copy (one
+      large GEMM when there are few channels, i.e. the input block). ``C_in ≤ C_out`` in
+      every plan, so contracting first is also the cheaper order. The mix over ``(c, k)`` is
+      a ``(1, K)`` convolution with dilation ``V``;
+    * the BN after the graph convolution is folded into those weights; conv bias and BN shift
+      become one ``(C_out, V)`` bias. The temporal and residual convs absorb their BNs.
+
+    ``benchmarks/bench_inference.py`` chose each form (docs/PERFORMANCE.md).
     """
 
     def __init__(self, block: STGCNBlock, A: Tensor) -> None:
@@ -256,9 +263,9 @@ class FusedSTGCNBlock(nn.Module):
         # subsets whose adjacency is diagonal (ST-GCN's "root") only scale each joint: their
         # term is a 1×1 conv times a per-joint factor, no contraction needed
         eye = torch.eye(V, dtype=torch.bool, device=A.device)
-        diagonal = [k for k in range(K) if not A[k].masked_fill(eye, 0).any()]
+        diagonal = [k for k in range(K) if not A[k].masked_fill(eye, 0).any()][:1]
         if len(diagonal) == K:  # keep at least one subset for the contraction path
-            diagonal = diagonal[1:]
+            diagonal = []
         dense = [k for k in range(K) if k not in diagonal]
         self.num_subsets = len(dense)
         # graph[j·V + w, v] = A[dense[j], v, w]
@@ -272,14 +279,13 @@ class FusedSTGCNBlock(nn.Module):
         )
         self.root: nn.Conv2d | None = None
         if diagonal:
-            root_w = torch.stack([weight[k] for k in diagonal])  # (D, c_out, c_in)
-            root_a = torch.stack([torch.diagonal(A[k]) for k in diagonal])  # (D, V)
-            if len(diagonal) > 1:  # Σ_k W_k a_k[w] = one conv only when the scales agree
-                raise NotImplementedError("several diagonal subsets")
-            self.root = nn.Conv2d(c_in, c_out, 1, bias=False).to(A.device)
-            self.root.weight.copy_(root_w[0][:, :, None, None])
+            # a 1×1 conv (a matrix product measured slower here), then × a[w] in forward
+            self.root = nn.Conv2d(c_in, c_out, 1).to(A.device)
+            self.root.weight.copy_(weight[diagonal[0]][:, :, None, None])
+            self.root.bias.zero_()
             self.root = self.root.to(memory_format=cl)
-            self.register_buffer("root_scale", root_a[0].contiguous(), persistent=False)
+            self.register_buffer("root_scale", torch.diagonal(A[diagonal[0]]).contiguous(),
+                                 persistent=False)
         self.register_buffer("graph_bias", bias_cw[:, None, :].contiguous(), persistent=False)
         self.tconv = fuse_conv_bn_eval(block.tcn[2].eval(), block.tcn[3].eval()).to(
             memory_format=cl)
@@ -295,8 +301,12 @@ class FusedSTGCNBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``(n, c, t, v)`` (best channels-last) → ``(n, c_out, t', v)`` channels-last."""
         n, c, t, v = x.shape
-        rows = x.permute(0, 2, 3, 1).reshape(n * t, v, c)  # a view for channels-last x
-        z = torch.matmul(self.graph, rows)  # (n·t, K·V, c)
+        if c < 8:  # few channels (the input block): one large GEMM beats n·t tiny ones
+            cols = x.permute(0, 2, 1, 3).reshape(n * t * c, v)
+            z = torch.mm(cols, self.graph.T).view(n, t, c, -1).transpose(2, 3).contiguous()
+        else:
+            rows = x.permute(0, 2, 3, 1).reshape(n * t, v, c)  # a view for channels-last x
+            z = torch.matmul(self.graph, rows)  # (n·t, K·V, c)
         z = z.view(n, t, self.num_subsets * v, c).permute(0, 3, 1, 2)
         y = F.conv2d(z, self.graph_weight, dilation=(1, v))  # kernel (1, K), dilation V
         if self.root is not None:
