@@ -26,6 +26,7 @@ Usage::
     python benchmarks/bench_inference.py --section network --compile   # + torch.compile
     python benchmarks/bench_inference.py --quick            # tiny sizes: checks it runs (CI)
     python benchmarks/bench_inference.py --json out.json    # also write the rows as JSON
+    python benchmarks/bench_inference.py --report out.json  # Markdown tables of a JSON file
 
 Inputs are random-walk skeletons (the cost does not depend on the values); the default model's
 weights are the bundled ``stgcn16-scratch-pkummd``, the other networks have random weights and
@@ -236,21 +237,37 @@ def bench_profile(args: argparse.Namespace) -> list[dict[str, Any]]:
         with torch.inference_mode():
             for _ in range(2):
                 net(x)
-            with profile(activities=[ProfilerActivity.CPU], record_shapes=False) as prof:
+            with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
                 for _ in range(args.repeats):
                     net(x)
         total = 0.0
         kinds: dict[str, float] = {}
-        for evt in prof.key_averages():
+        for evt in prof.key_averages(group_by_input_shape=True):
             us = evt.self_cpu_time_total / args.repeats
             total += us
-            kinds[evt.key] = kinds.get(evt.key, 0.0) + us
-        top = sorted(kinds.items(), key=lambda kv: -kv[1])[:6]
+            kind = _op_kind(evt.key, evt.input_shapes)
+            kinds[kind] = kinds.get(kind, 0.0) + us
+        top = sorted(kinds.items(), key=lambda kv: -kv[1])
         rows.append({"network": label, "ms_per_window": total / 1000,
                      "top_ops": {k: v / 1000 for k, v in top}})
         print(f"  {label:15s} {total / 1000:6.1f} ms per window (profiled): " + ", ".join(
             f"{k} {v / 1000:.1f} ms ({100 * v / total:.0f}%)" for k, v in top), flush=True)
     return rows
+
+
+def _op_kind(name: str, shapes: list[Any]) -> str:
+    """Group profiler operators: temporal convs (k×1 kernels, the same work in both networks),
+    other convs (1×1, graph mixing, head), graph products, copies, everything else."""
+    if "conv" in name:
+        weight = shapes[1] if len(shapes) > 1 else []
+        if len(weight) == 4 and weight[2] > 1 and weight[3] == 1:
+            return "temporal conv"
+        return "other conv"
+    if name in ("aten::bmm", "aten::mm", "aten::matmul", "aten::einsum", "aten::addmm"):
+        return "graph matmul"
+    if name in ("aten::copy_", "aten::contiguous", "aten::clone"):
+        return "copies"
+    return "elementwise"
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -455,6 +472,60 @@ def bench_gpu(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+# --------------------------------------------------------------------------- report
+def report(results: dict[str, Any]) -> str:
+    """Markdown tables of a ``--json`` results file (docs/PERFORMANCE.md embeds them)."""
+    out: list[str] = []
+    m = results.get("machine", {})
+    out.append(f"Machine: {m.get('cpu')}, {m.get('cpus')} CPUs, Python {m.get('python')}, "
+               f"torch {m.get('torch')}" + (f", GPU {m['gpu']}" if m.get("gpu") else "") + ".")
+    if results.get("network"):
+        out += ["", "| network | N | T | M | threads | reference fps | skelloc fps | speed-up "
+                "| max \|diff\| |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in results["network"]:
+            out.append(f"| {r['model']} | {r['batch']} | {r['T']} | {r['M']} | {r['threads']} | "
+                       f"{r['ref_fps']:,.0f} | {r['opt_fps']:,.0f} | {r['speedup']:.2f}x | "
+                       f"{r['max_abs_diff']:.1e} |")
+        comp = [r for r in results["network"] if "compile_s" in r]
+        for r in comp:
+            out.append(f"\n`torch.compile` of the inference form ({r['model']}, N={r['batch']}, "
+                       f"T={r['T']}, M={r['M']}, {r['threads']} threads): "
+                       f"{r['compiled_fps']:,.0f} fps against {r['opt_fps']:,.0f}, after "
+                       f"{r['compile_s']:.0f} s of compilation.")
+    if results.get("profile"):
+        out += ["", "| one window, profiled | ms | largest operators (ms) |", "|---|---|---|"]
+        for r in results["profile"]:
+            ops = ", ".join(f"{k.replace('aten::', '')} {v:.1f}" for k, v in r["top_ops"].items())
+            out.append(f"| {r['network']} | {r['ms_per_window']:.1f} | {ops} |")
+    if results.get("pipeline"):
+        out += ["", "| function | minutes | M | threads | batch | seconds | input frames/s | "
+                "unfused s | speed-up |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in results["pipeline"]:
+            out.append(f"| {r['function']} | {r['minutes']:g} | {r['M']} | {r['threads']} | "
+                       f"{r['batch_size']} | {r['seconds']:.2f} | {r['fps']:,.0f} | "
+                       f"{r['unfused_seconds']:.2f} | {r['speedup']:.2f}x |")
+    if results.get("long"):
+        out += ["", "| minutes | frames | seconds | s per minute | peak RSS MiB | input MiB |",
+                "|---|---|---|---|---|---|"]
+        for r in results["long"]:
+            out.append(f"| {r['minutes']:g} | {r['frames']:,} | {r['seconds']:.2f} | "
+                       f"{r['seconds'] / r['minutes']:.3f} | {r['peak_rss_mib']:.0f} | "
+                       f"{r['input_mib']:.0f} |")
+    if results.get("load"):
+        out += ["", "| `skelloc.load` in a fresh process | imports s | load s | again s | "
+                "HTTP requests |", "|---|---|---|---|---|"]
+        for r in results["load"]:
+            out.append(f"| {r['model']} | {r['import_s']:.2f} | {r['load_s']:.3f} | "
+                       f"{r['second_load_s']:.3f} | {r['requests']} |")
+    if results.get("gpu"):
+        out += ["", "| GPU network | N | T | precision | fps | peak CUDA MiB |",
+                "|---|---|---|---|---|---|"]
+        for r in results["gpu"]:
+            out.append(f"| {r['model']} | {r['batch']} | {r['T']} | {r['precision']} | "
+                       f"{r['fps']:,.0f} | {r['peak_cuda_mib']:.0f} |")
+    return "\n".join(out) + "\n"
+
+
 SECTIONS = {"network": bench_network, "profile": bench_profile, "pipeline": bench_pipeline,
             "long": bench_long, "load": bench_load, "gpu": bench_gpu}
 
@@ -469,9 +540,14 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true",
                         help="network: also time torch.compile of the inference form")
     parser.add_argument("--json", type=Path, help="write every row here as JSON")
+    parser.add_argument("--report", type=Path,
+                        help="print Markdown tables of a --json results file and exit")
     parser.add_argument("--child-long", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.report is not None:
+        print(report(json.loads(args.report.read_text())), end="")
+        return
     if args.child_long is not None:
         print(json.dumps(_long_child(args.child_long, args.threads[0])))
         return
