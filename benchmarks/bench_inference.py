@@ -11,6 +11,8 @@ Sections (all by default; ``--section`` picks some):
 * ``profile``: self CPU time per operator, reference vs inference form, for one window.
 * ``pipeline``: ``skelloc.localize`` / ``skelloc.extract_features`` on a 10-minute sequence
   (M = 1 and 2, 1 and 2 threads), inference form on and off (``fuse=False``).
+* ``decode``: the two decoders on an hour of the bundled model's probabilities for real
+  skeletons (the quickstart clip, repeated).
 * ``long``: ``skelloc.localize`` on 1, 8 and 64 minutes of 2-person skeletons, each in a fresh
   process so that its peak RSS is its own.
 * ``load``: in a fresh process, the imports (torch, ``skelloc.hub.api``), then
@@ -221,10 +223,10 @@ def bench_profile(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Where the time goes: self CPU time per operator kind, reference vs inference form, for
     one window (N=1, T=1024, M=2) of the bundled model."""
     import torch
+    from _reference_stgcn import reference_for
     from torch.profiler import ProfilerActivity, profile
 
     import skelloc
-    from _reference_stgcn import reference_for
     from skelloc.models.fuse import fuse_for_inference
 
     model = skelloc.load()
@@ -305,6 +307,29 @@ def bench_pipeline(args: argparse.Namespace) -> list[dict[str, Any]]:
                     record(function=fn_name, minutes=minutes, M=M, threads=threads,
                            batch_size=batch, seconds=t_opt, unfused_seconds=t_ref,
                            fps=len(joints) / t_opt, speedup=t_ref / t_opt)
+    return rows
+
+
+# --------------------------------------------------------------------------- decoding
+def bench_decode(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The decoders on realistic probabilities: the bundled model's output on the quickstart
+    clip (examples/, real PKU-MMD skeletons) repeated to an hour, at the model's 15 fps."""
+    import skelloc
+    from skelloc.inference.decode import decode_argmax, decode_proposals
+
+    clip = skelloc.read(HERE.parent / "examples" / "pkummd_0015-L_clip.npy")
+    minutes = 1.0 if args.quick else 60.0
+    reps = max(1, round(minutes * 60 * clip.fps / clip.num_frames))
+    joints = np.concatenate([clip.joints] * reps)
+    probs = skelloc.predict_frames(joints, fps=clip.fps)[::2]  # ~ the model's 15 fps
+    rows = []
+    for name, fn in (("proposals", decode_proposals), ("argmax", decode_argmax)):
+        t = statistics.median(timed(lambda fn=fn: fn(probs), 1 if args.quick else 3))
+        n = len(fn(probs))
+        rows.append({"decoder": name, "minutes": len(joints) / clip.fps / 60,
+                     "frames": len(probs), "seconds": t, "segments": n})
+        print(f"  {name:9s} on {rows[-1]['minutes']:.0f} min ({len(probs):,} frames at 15 fps, "
+              f"{probs.shape[1]} classes): {t * 1000:.0f} ms, {n} segments", flush=True)
     return rows
 
 
@@ -481,7 +506,7 @@ def report(results: dict[str, Any]) -> str:
                f"torch {m.get('torch')}" + (f", GPU {m['gpu']}" if m.get("gpu") else "") + ".")
     if results.get("network"):
         out += ["", "| network | N | T | M | threads | reference fps | skelloc fps | speed-up "
-                "| max \|diff\| |", "|---|---|---|---|---|---|---|---|---|"]
+                "| max \\|diff\\| |", "|---|---|---|---|---|---|---|---|---|"]
         for r in results["network"]:
             out.append(f"| {r['model']} | {r['batch']} | {r['T']} | {r['M']} | {r['threads']} | "
                        f"{r['ref_fps']:,.0f} | {r['opt_fps']:,.0f} | {r['speedup']:.2f}x | "
@@ -504,6 +529,11 @@ def report(results: dict[str, Any]) -> str:
             out.append(f"| {r['function']} | {r['minutes']:g} | {r['M']} | {r['threads']} | "
                        f"{r['batch_size']} | {r['seconds']:.2f} | {r['fps']:,.0f} | "
                        f"{r['unfused_seconds']:.2f} | {r['speedup']:.2f}x |")
+    if results.get("decode"):
+        out += ["", "| decoder | minutes | frames (15 fps) | ms | segments |", "|---|---|---|---|---|"]
+        for r in results["decode"]:
+            out.append(f"| {r['decoder']} | {r['minutes']:.0f} | {r['frames']:,} | "
+                       f"{r['seconds'] * 1000:.0f} | {r['segments']} |")
     if results.get("long"):
         out += ["", "| minutes | frames | seconds | s per minute | peak RSS MiB | input MiB |",
                 "|---|---|---|---|---|---|"]
@@ -527,7 +557,7 @@ def report(results: dict[str, Any]) -> str:
 
 
 SECTIONS = {"network": bench_network, "profile": bench_profile, "pipeline": bench_pipeline,
-            "long": bench_long, "load": bench_load, "gpu": bench_gpu}
+            "decode": bench_decode, "long": bench_long, "load": bench_load, "gpu": bench_gpu}
 
 
 def main() -> None:

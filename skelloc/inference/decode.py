@@ -14,7 +14,6 @@ indices, ``end`` exclusive, sorted by start frame.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -96,18 +95,17 @@ def nms(
     arr = np.asarray(segments, dtype=np.float64)
     s, e, scores = arr[:, 0], arr[:, 1], arr[:, 2]
     extra = 1.0 if legacy else 0.0
-    length = e - s + extra
-    order = list(np.argsort(-scores, kind="stable"))
+    length = np.maximum(e - s + extra, 1e-12)
+    order = np.argsort(-scores, kind="stable")
+    alive = np.ones(len(arr), dtype=bool)
     keep: list[int] = []
-    while order:
-        i = order.pop(0)
+    for i in order:  # one vectorised suppression per kept segment
+        if not alive[i]:
+            continue
         keep.append(int(i))
-        if not order:
-            break
-        rest = np.asarray(order)
-        inter = np.maximum(0.0, np.minimum(e[i], e[rest]) - np.maximum(s[i], s[rest]) + extra)
-        overlap = inter / np.maximum(length[rest], 1e-12)
-        order = [int(j) for j, o in zip(rest, overlap) if o <= threshold]
+        alive[i] = False
+        inter = np.maximum(0.0, np.minimum(e[i], e) - np.maximum(s[i], s) + extra)
+        alive &= inter / length <= threshold
     return keep
 
 
@@ -171,22 +169,45 @@ def decode_proposals(
     for c in range(num_classes):
         p = p_all[:, c]
         proposals: list[tuple[int, int, float]] = []
-        for theta in thresholds:
-            for s, e in find_runs(p > theta):
-                length = e - s
-                if length < min_length:
-                    continue
-                if legacy:
-                    proposals.append(_legacy_proposal(p, s, e, outer_weight, margin))
-                    continue
-                m = math.ceil(margin * length - 1e-9)
-                outer = np.concatenate([p[max(0, s - m) : s], p[e : min(t, e + m)]])
-                outer_mean = float(outer.mean()) if len(outer) else 0.0
-                proposals.append((s, e, float(p[s:e].mean()) - outer_weight * outer_mean))
+        if legacy:
+            for theta in thresholds:
+                for s, e in find_runs(p > theta):
+                    if e - s >= min_length:
+                        proposals.append(_legacy_proposal(p, s, e, outer_weight, margin))
+        else:
+            proposals = _score_runs(p, thresholds, int(min_length), outer_weight, margin)
         for i in nms(proposals, nms_threshold, legacy=legacy):
             s, e, score = proposals[i]
             detections.append(Detection(c, int(s), int(e), float(score)))
     return _sorted(detections)
+
+
+def _score_runs(
+    p: np.ndarray, thresholds: Sequence[float], min_length: int, outer_weight: float,
+    margin: float,
+) -> list[tuple[int, int, float]]:
+    """Every proposal of one class, scored from prefix sums (no per-proposal Python work)."""
+    t = len(p)
+    csum = np.concatenate([[0.0], np.cumsum(p, dtype=np.float64)])
+    padded = np.zeros(t + 2, dtype=bool)
+    out: list[tuple[int, int, float]] = []
+    for theta in thresholds:
+        padded[1:-1] = p > theta
+        change = np.flatnonzero(padded[1:] != padded[:-1])
+        s, e = change[::2], change[1::2]
+        ok = e - s >= min_length
+        s, e = s[ok], e[ok]
+        if len(s) == 0:
+            continue
+        length = e - s
+        m = np.ceil(margin * length - 1e-9).astype(np.int64)
+        left, right = np.maximum(0, s - m), np.minimum(t, e + m)
+        count = (s - left) + (right - e)
+        outer_sum = (csum[s] - csum[left]) + (csum[right] - csum[e])
+        outer = np.divide(outer_sum, count, out=np.zeros(len(s)), where=count > 0)
+        score = (csum[e] - csum[s]) / length - outer_weight * outer
+        out.extend(zip(s.tolist(), e.tolist(), score.tolist()))
+    return out
 
 
 def _legacy_proposal(
