@@ -287,7 +287,8 @@ def bench_pipeline(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     def record(**row: Any) -> None:
         rows.append(row)
-        print(f"  {row['function']:16s} {minutes:g} min M={row['M']} threads={row['threads']} "
+        print(f"  {row['model']:26s} {row['function']:16s} {row['minutes']:g} min M={row['M']} "
+              f"threads={row['threads']} "
               f"batch={row['batch_size']}: {row['seconds']:.2f} s "
               f"({row['fps']:,.0f} input frames/s; unfused {row['unfused_seconds']:.2f} s, "
               f"x{row['speedup']:.2f})", flush=True)
@@ -306,7 +307,25 @@ def bench_pipeline(args: argparse.Namespace) -> list[dict[str, Any]]:
                     t_opt, t_ref = statistics.median(times["opt"]), statistics.median(times["ref"])
                     record(function=fn_name, minutes=minutes, M=M, threads=threads,
                            batch_size=batch, seconds=t_opt, unfused_seconds=t_ref,
-                           fps=len(joints) / t_opt, speedup=t_ref / t_opt)
+                           fps=len(joints) / t_opt, speedup=t_ref / t_opt,
+                           model="stgcn16+ufusion (bundled)")
+    if args.quick:
+        return rows
+    # the other backbones at full width (random weights, input at 30 fps), 2 minutes
+    torch.set_num_threads(max(args.threads))
+    joints = random_walk(2 * 60 * 30, 2)
+    for arch in ("stgcn", "agcn", "unik"):
+        torch.manual_seed(0)
+        net = skelloc.create_model(arch, num_classes=51, base_channels=64).eval()
+        randomize_batchnorms(net)
+        for fn_name in ("localize", "extract_features"):
+            fn = getattr(skelloc, fn_name)
+            times = interleaved({"opt": lambda: fn(joints, net, fps=30),
+                                 "ref": lambda: fn(joints, net, fps=30, fuse=False)}, 1)
+            t_opt, t_ref = times["opt"][0], times["ref"][0]
+            record(function=fn_name, minutes=2.0, M=2, threads=max(args.threads),
+                   batch_size=1, seconds=t_opt, unfused_seconds=t_ref,
+                   fps=len(joints) / t_opt, speedup=t_ref / t_opt, model=f"{arch}64+ufusion")
     return rows
 
 
@@ -523,10 +542,11 @@ def report(results: dict[str, Any]) -> str:
             ops = ", ".join(f"{k.replace('aten::', '')} {v:.1f}" for k, v in r["top_ops"].items())
             out.append(f"| {r['network']} | {r['ms_per_window']:.1f} | {ops} |")
     if results.get("pipeline"):
-        out += ["", "| function | minutes | M | threads | batch | seconds | input frames/s | "
-                "unfused s | speed-up |", "|---|---|---|---|---|---|---|---|---|"]
+        out += ["", "| model | function | minutes | M | threads | batch | seconds | "
+                "input frames/s | unfused s | speed-up |", "|---|---|---|---|---|---|---|---|---|---|"]
         for r in results["pipeline"]:
-            out.append(f"| {r['function']} | {r['minutes']:g} | {r['M']} | {r['threads']} | "
+            out.append(f"| {r.get('model', 'stgcn16+ufusion (bundled)')} | {r['function']} | "
+                       f"{r['minutes']:g} | {r['M']} | {r['threads']} | "
                        f"{r['batch_size']} | {r['seconds']:.2f} | {r['fps']:,.0f} | "
                        f"{r['unfused_seconds']:.2f} | {r['speedup']:.2f}x |")
     if results.get("decode"):
