@@ -213,13 +213,28 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def _model_probs(
-    model: Any, run: _Run, device: torch.device, windows: WindowConfig, fuse: bool = True,
-    precision: Precision = "fp32",
-) -> np.ndarray:
-    logits, _ = _run_windows(model, run, "logits", device=device, windows=windows, fuse=fuse,
+def _probabilities(
+    seq: Any,
+    model: Any,
+    *,
+    fps: float | None,
+    layout: str | None,
+    batch_size: int | None,
+    device: str | torch.device | None,
+    window: int | None,
+    overlap: int | None,
+    nonfinite: NonFinitePolicy,
+    fuse: bool,
+    precision: Precision,
+) -> tuple[Any, _Run, np.ndarray]:
+    """The model, the prepared run and ``(T_model, K+1)`` probabilities at the model's rate."""
+    net = resolve_model(model)
+    run = _prepare(seq, net, fps, layout, nonfinite)
+    dev = _resolve_device(net, device)
+    windows = window_config(net, window, overlap, batch_size, device=dev)
+    logits, _ = _run_windows(net, run, "logits", device=dev, windows=windows, fuse=fuse,
                              precision=precision)
-    return _softmax(logits)
+    return net, run, _softmax(logits)
 
 
 # --------------------------------------------------------------------------- public API
@@ -257,11 +272,10 @@ def predict_frames(
         precision: ``"fp32"``, or ``"bf16"`` (bfloat16 autocast, meant for GPUs;
             probabilities then differ from fp32 by up to ~0.02).
     """
-    net = resolve_model(model)
-    run = _prepare(seq, net, fps, layout, nonfinite)
-    dev = _resolve_device(net, device)
-    windows = window_config(net, window, overlap, batch_size, device=dev)
-    probs = _model_probs(net, run, dev, windows, fuse, precision)
+    net, run, probs = _probabilities(
+        seq, model, fps=fps, layout=layout, batch_size=batch_size, device=device,
+        window=window, overlap=overlap, nonfinite=nonfinite, fuse=fuse, precision=precision,
+    )
     return map_to_input(probs, float(net.input_spec.fps), run.input_fps, run.input_frames)
 
 
@@ -303,14 +317,12 @@ def analyze(
 
     Arguments are those of :func:`localize`; ``analyze(...).segments == localize(...)``.
     """
-    net = resolve_model(model)
-    name, args = _decoder_choice(net, decoder, decoder_args)
-    run = _prepare(seq, net, fps, layout, nonfinite)
-    dev = _resolve_device(net, device)
-    windows = window_config(net, window, overlap, batch_size, device=dev)
-    probs = _model_probs(net, run, dev, windows, fuse, precision)
+    net, run, probs = _probabilities(
+        seq, model, fps=fps, layout=layout, batch_size=batch_size, device=device,
+        window=window, overlap=overlap, nonfinite=nonfinite, fuse=fuse, precision=precision,
+    )
     model_fps = float(net.input_spec.fps)
-    segments = _to_segments(decode(probs, name, **args), net, model_fps, run)
+    segments = _decode(net, run, probs, decoder, decoder_args)
     return Localization(
         segments=segments,
         probs=map_to_input(probs, model_fps, run.input_fps, run.input_frames),
@@ -346,14 +358,11 @@ def localize(
     ``decoder_args`` go to it (see :mod:`skelloc.inference.decode`). Other arguments are as in
     :func:`predict_frames`. :func:`analyze` also returns the frame probabilities.
     """
-    net = resolve_model(model)
-    name, args = _decoder_choice(net, decoder, decoder_args)
-    run = _prepare(seq, net, fps, layout, nonfinite)
-    dev = _resolve_device(net, device)
-    windows = window_config(net, window, overlap, batch_size, device=dev)
-    probs = _model_probs(net, run, dev, windows, fuse, precision)
-    detections = decode(probs, name, **args)
-    return _to_segments(detections, net, float(net.input_spec.fps), run)
+    net, run, probs = _probabilities(
+        seq, model, fps=fps, layout=layout, batch_size=batch_size, device=device,
+        window=window, overlap=overlap, nonfinite=nonfinite, fuse=fuse, precision=precision,
+    )
+    return _decode(net, run, probs, decoder, decoder_args)
 
 
 def extract_features(
@@ -397,6 +406,14 @@ def extract_features(
 
 
 # --------------------------------------------------------------------------- decoding helpers
+def _decode(
+    net: Any, run: _Run, probs: np.ndarray, decoder: str | None, decoder_args: dict[str, Any]
+) -> list[Segment]:
+    """Decode model-rate probabilities and map the segments to the input's frames."""
+    name, args = _decoder_choice(net, decoder, decoder_args)
+    return _to_segments(decode(probs, name, **args), net, float(net.input_spec.fps), run)
+
+
 def _decoder_choice(
     model: Any, decoder: str | None, decoder_args: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:

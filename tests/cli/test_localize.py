@@ -9,19 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from skelloc.cli import run
-from skelloc.models.factory import create_model
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model") / "weights.safetensors"
-    create_model("stgcn", num_classes=2, labels=["wave", "kick"], base_channels=4,
-                 head_args={"fusion_dim": 8}).save(path)
-    return path
 
 
 @pytest.fixture
