@@ -9,8 +9,9 @@ the copy; the original is never touched. What it does, each step kept only becau
   in the summed branch outputs), and dropouts become identities;
 * a backbone may provide ``fuse_for_inference()`` returning an equivalent eval-only module;
   ST-GCN does (:class:`skelloc.models.stgcn.FusedSTGCN`: the adjacency times edge importance
-  precomputed, the graph convolution as one batched matmul followed by a 1×1 convolution with
-  the next BatchNorm folded in).
+  precomputed, channels-last activations, the graph convolution as one batched matmul and a
+  dilated ``(1, K)`` convolution carrying the next BatchNorm, the diagonal subset as a 1×1
+  convolution times a per-joint scale).
 
 The result computes the same function as the original in eval mode (to float rounding, about
 1e-6 relative) and is for inference only: its BatchNorms are gone, so it cannot be trained.
