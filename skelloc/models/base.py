@@ -237,6 +237,9 @@ def pool_joints_persons(feat: Tensor) -> Tensor:
     """``(N, M, C, T, V)`` → ``(N, C, T)``: mean over joints, then over persons."""
     if feat.dim() != 5:
         raise ShapeError(f"expected block features (N, M, C, T, V), got shape {tuple(feat.shape)}")
+    if feat.stride(2) == 1 and feat.shape[2] > 1:  # channels-last memory (the inference form)
+        # reduce over the contiguous (T, V, C) layout; same sums, several times faster
+        return feat.permute(0, 1, 3, 4, 2).mean(dim=3).mean(dim=1).transpose(1, 2)
     return feat.mean(dim=-1).mean(dim=1)
 
 
