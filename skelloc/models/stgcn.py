@@ -355,7 +355,8 @@ class FusedSTGCN(BackboneBase):
         self.block_strides = list(encoder.block_strides)
         self.data_bn = None
         C, V = self.in_channels, self.num_joints
-        scale, shift = torch.ones(V, C), torch.zeros(V, C)
+        A: Tensor = encoder.A  # type: ignore[assignment]
+        scale, shift = A.new_ones(V, C), A.new_zeros(V, C)
         with torch.no_grad():
             if encoder.data_bn is not None:
                 bn = encoder.data_bn
@@ -365,7 +366,6 @@ class FusedSTGCN(BackboneBase):
             # (V, C) to broadcast over (N, M, T, V, C)
             self.register_buffer("in_scale", scale.contiguous(), persistent=False)
             self.register_buffer("in_shift", shift.contiguous(), persistent=False)
-            A: Tensor = encoder.A  # type: ignore[assignment]
             blocks = []
             for i, block in enumerate(encoder.st_gcn_networks):
                 a = A * encoder.edge_importance[i] if encoder.edge_importance is not None else A
