@@ -123,11 +123,16 @@ def is_fused(model: nn.Module) -> bool:
 _CACHE: weakref.WeakKeyDictionary[nn.Module, tuple[Any, nn.Module]] = weakref.WeakKeyDictionary()
 
 
-def _state_key(model: nn.Module) -> tuple[Any, ...]:
-    """Changes whenever a parameter or buffer of ``model`` is replaced, moved or updated."""
+def _state_key(model: nn.Module) -> tuple[Any, ...] | None:
+    """Changes whenever a parameter or buffer of ``model`` is replaced, moved or updated;
+    ``None`` when that cannot be told (tensors created under ``torch.inference_mode`` have no
+    version counter), and then nothing is cached."""
+    tensors = [*model.named_parameters(), *model.named_buffers()]
+    if any(t.is_inference() for _, t in tensors):
+        return None
     return tuple(
         (name, t.data_ptr(), t._version, t.device, t.dtype, tuple(t.shape))
-        for name, t in [*model.named_parameters(), *model.named_buffers()]
+        for name, t in tensors
     ) + (tuple(type(m).__name__ for m in model.modules()),)
 
 
@@ -138,12 +143,13 @@ def inference_model(model: nn.Module) -> nn.Module:
         return model
     key = _state_key(model)
     hit = _CACHE.get(model)
-    if hit is not None and hit[0] == key:
+    if key is not None and hit is not None and hit[0] == key:
         return hit[1]
     try:
         fused = fuse_for_inference(model)
     except (ValueError, RuntimeError) as err:
         logger.warning("running the unfused model: %s", err)
         return model
-    _CACHE[model] = (key, fused)
+    if key is not None:
+        _CACHE[model] = (key, fused)
     return fused
