@@ -71,7 +71,9 @@ def _load(records: Records, *, predictions: bool) -> InstanceArrays:
     if isinstance(records, (str, os.PathLike)):
         from skelloc.metrics.io import read_instances
 
-        records = read_instances(records, predictions=predictions)
+        # the reader has warned about reversed rows with file and line
+        return InstanceArrays.build(read_instances(records, predictions=predictions),
+                                    predictions=predictions, warn_reversed=False)
     return InstanceArrays.build(records, predictions=predictions)
 
 

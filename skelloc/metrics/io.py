@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from skelloc.errors import InputError, SkeletonFormatError
 from skelloc.metrics.records import Instance
 
 __all__ = ["read_instances", "read_anet_json", "read_pkummd_folder"]
+
+logger = logging.getLogger(__name__)
 
 
 def _label(value: Any) -> int | str:
@@ -64,8 +67,11 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool) -> list[Instan
 
 
 def _read_label_file(path: Path, *, predictions: bool) -> list[Instance]:
+    from skelloc.io._text import read_text
+
     out: list[Instance] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    reversed_rows: list[int] = []
+    for lineno, line in enumerate(read_text(path, allow_empty=True).splitlines(), start=1):
         fields = line.replace(",", " ").split()
         if not fields:
             continue
@@ -78,7 +84,14 @@ def _read_label_file(path: Path, *, predictions: bool) -> list[Instance]:
             score = float(fields[3]) if predictions else None
         except ValueError as err:
             raise SkeletonFormatError(str(err), path=path, line=lineno) from None
+        if end < start:
+            reversed_rows.append(lineno)
         out.append(Instance(path.stem, int(cls), start - 1.0, end, score))
+    if reversed_rows:
+        what = "prediction" if predictions else "ground-truth"
+        more = f" (and {len(reversed_rows) - 1} more)" if len(reversed_rows) > 1 else ""
+        logger.warning("%s:%d: %s row ends before it starts%s: counted, never matched (as the "
+                       "ActivityNet code)", path, reversed_rows[0], what, more)
     return out
 
 
