@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from skelloc.errors import SkeletonFormatError
+from skelloc.errors import SkeletonFormatError, in_cli_words
 from skelloc.skeleton.sequence import SkeletonSequence
 
 __all__ = ["read_npy", "read_npz", "array_to_sequence", "DEFAULT_LAYOUTS"]
@@ -62,9 +62,9 @@ def array_to_sequence(arr: Any, path: Path, *, fps: float | None = None,
     if layout is None:
         layout = DEFAULT_LAYOUTS.get(v)
         if layout is None:
-            raise SkeletonFormatError(
+            raise in_cli_words(SkeletonFormatError(
                 f"{v} joints match no known layout ({sorted(DEFAULT_LAYOUTS)}); "
-                "pass layout=...", path=path)
+                "pass layout=...", path=path), ("pass layout=...", "pass --layout NAME"))
     fps = 30.0 if fps is None else float(fps)
     if not fps > 0:
         raise SkeletonFormatError(f"fps must be positive, got {fps}", path=path)

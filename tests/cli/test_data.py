@@ -60,8 +60,11 @@ def test_extract_glob_format_and_native(tmp_path: Path, tiny_model: Path,
                 "--to-layout", "ntu25", "--out", str(out), "--model", str(tiny_model),
                 "--level", "encoder"])
     err = capsys.readouterr().err
-    # 2D OpenPose cannot feed a 3D model: reported and skipped; MediaPipe (x, y, z) works
-    assert code == 2 and "openpose_clip: " in err and "coordinate channels" in err
+    # 2D OpenPose cannot feed a 3D model: one clear error (in CLI words) and skipped;
+    # MediaPipe (x, y, z) works
+    assert code == 2 and "openpose_clip: the model takes 3D joints" in err
+    assert "2D keypoints (x, y, score)" in err and "--model NAME" in err
+    assert "model='NAME'" not in err  # CLI words, never Python keywords
     assert np.load(out / "mediapipe_pose.npy").shape[0] == 3  # the CSV (sorted first)
     assert np.load(out / "mediapipe_pose-2.npy").shape[0] == 2  # the JSON, same stem
     np.save(tmp_path / "long.npy", np.random.default_rng(1).normal(size=(40, 25, 3)))
