@@ -40,11 +40,13 @@ def expand_inputs(inputs: list[str], format: Optional[str] = None) -> list[Path]
 
 #: readers that select and track persons (``max_persons=``) from per-frame detections
 POSE_ESTIMATOR_FORMATS = ("mmpose", "openpose", "mediapipe")
+_ARRAY_FORMATS = ("npy", "npz")
 
 
-def reader_options(input_format: Optional[str], net: Any) -> Any:
+def reader_options(input_format: Optional[str], net: Any, layout: Optional[str] = None) -> Any:
     """``options(path) -> dict``: reader options per input; pose-estimator files keep as many
-    persons as the model takes, tracked across frames."""
+    persons as the model takes, tracked across frames; ``layout`` (``--layout``) goes to the
+    readers whose files do not fix it (arrays, pose estimators)."""
     from skelloc.io import detect_format
 
     persons = int(getattr(net.input_spec, "max_persons", 1) or 1)
@@ -54,7 +56,12 @@ def reader_options(input_format: Optional[str], net: Any) -> Any:
             name = (input_format or detect_format(path)).lower()
         except SkellocError:
             return {}  # the read itself reports what is wrong
-        return {"max_persons": persons} if name in POSE_ESTIMATOR_FORMATS else {}
+        out: dict[str, Any] = {}
+        if name in POSE_ESTIMATOR_FORMATS:
+            out["max_persons"] = persons
+        if layout is not None and name in (*_ARRAY_FORMATS, *POSE_ESTIMATOR_FORMATS):
+            out["layout"] = layout
+        return out
 
     return options
 
@@ -140,7 +147,8 @@ def extract(
                                                          native=True)
                 feats = np.asarray(out_f)
             else:
-                feats = np.asarray(skelloc.extract_features(seq, model=net, level=level))
+                feats = np.asarray(skelloc.extract_features(
+                    seq, model=net, level=level))  # type: ignore[arg-type]
             if feats.ndim != 2:
                 raise SkellocError(f"features of shape {feats.shape}, expected [T, D]")
             vid = unique_id(path.stem if path.is_file() else path.name, used)

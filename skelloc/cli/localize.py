@@ -96,7 +96,7 @@ def localize_cmd(
     gt_files = _ground_truth_files(ground_truth, paths) if ground_truth else None
     plot_paths = plot_targets(plot, paths) if plot is not None else None
     net = skelloc.load(model) if model else skelloc.load()
-    read_options = reader_options(input_format, net)
+    read_options = reader_options(input_format, net, layout)
 
     results: list[dict[str, Any]] = []
     used: set[str] = set()
@@ -125,10 +125,11 @@ def localize_cmd(
             "segments": [s.to_dict() for s in segments],
         })
         gt = None
-        if gt_files and gt_files[k] is not None:
+        gt_file = gt_files[k] if gt_files else None
+        if gt_file is not None:
             from skelloc.viz.groundtruth import read_ground_truth
 
-            gt = read_ground_truth(gt_files[k], list(net.labels), results[-1]["fps"],
+            gt = read_ground_truth(gt_file, list(net.labels), results[-1]["fps"],
                                    seq.num_frames)
             results[-1]["ground_truth"] = [_gt_dict(g) for g in gt]
         if plot_paths and analysis is not None:
