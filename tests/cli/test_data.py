@@ -115,3 +115,24 @@ def test_prepare_babel_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     code = run(["prepare", "babel", str(jdir), str(tmp_path / "o"), "--train",
                 str(FIXTURES / "babel_mini.json"), "--subset", "1"])
     assert code == 0 and "1 videos (train 1), 3 segments" in capsys.readouterr().out
+
+
+def test_extract_labels_with_messy_rows(tmp_path: Path, tiny_model: Path,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A reversed row (as in the official 0043-L) and one past the video's 4 frames never
+    abort ``extract --labels``: dropped / clipped, with a warning naming file and line."""
+    data = tmp_path / "in"
+    data.mkdir()
+    shutil.copy(FIXTURES / "0001-L.txt", data / "0001-L.txt")
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "0001-L.txt").write_text("3,1,2,1\n1,4925,4036,2\n51,3,9,2\n")
+    out = tmp_path / "feats"
+    with caplog.at_level("WARNING"):
+        code = run(["extract", str(data), "--out", str(out), "--model", str(tiny_model),
+                    "--labels", str(labels)])
+    assert code == 0
+    v = json.loads((out / "annotations.json").read_text())["database"]["0001-L"]
+    assert [a["label"] for a in v["annotations"]] == ["brushing teeth", "writing"]
+    assert v["annotations"][1]["segment"] == [2 / 30, 4 / 30]  # clipped to the 4 frames
+    assert f"{labels / '0001-L.txt'}:2: label row '1,4925,4036,2'" in caplog.text
