@@ -89,7 +89,7 @@ def evaluate(
         pred, gt, _parse_thresholds(tiou), protocol,  # type: ignore[arg-type]
         num_classes=num_classes,
         frameset_ends=frameset_ends,  # type: ignore[arg-type]
-        classes=_class_list(classes), fps=fps,
+        classes=_class_list(classes), fps=fps, strict_labels=True,
     )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from skelloc.errors import ConfigError, EmptyInputError, LabelMismatchError
+from skelloc.errors import ConfigError, EmptyInputError, LabelMismatchError, in_cli_words
 from skelloc.metrics.records import InstanceArrays, Label, encode, label_sort_key
 from skelloc.metrics.result import DetectionResult
 
@@ -133,17 +133,24 @@ def map_class_names(pred: InstanceArrays, gt: InstanceArrays,
     return pred, gt
 
 
-def _check_labels_overlap(pred: InstanceArrays, gt: InstanceArrays) -> None:
+def _check_labels_overlap(pred: InstanceArrays, gt: InstanceArrays, *, strict: bool) -> None:
+    """No predicted label among the ground truth's: an error for names against ids (or with
+    ``strict``), else a warning."""
     gt_labels = set(gt.labels)
-    if any(lab in gt_labels for lab in set(pred.labels)):
+    pred_labels = set(pred.labels)
+    if pred_labels & gt_labels:
         return
-    shown_p = sorted(set(pred.labels), key=label_sort_key)[:3]
+    shown_p = sorted(pred_labels, key=label_sort_key)[:3]
     shown_g = sorted(gt_labels, key=label_sort_key)[:3]
-    raise LabelMismatchError(
+    message = (
         f"no predicted label is a ground-truth class (predicted e.g. "
         f"{', '.join(map(repr, shown_p))}; ground truth e.g. {', '.join(map(repr, shown_g))}): "
-        "every AP would be 0; map class names to ids with the right class list (CLI: "
-        "--classes) or check that the files belong together")
+        "every AP would be 0; map class names to ids with the right class list (classes=; "
+        "CLI: --classes) or check that the files belong together")
+    if strict or {type(x) for x in pred_labels} != {type(x) for x in gt_labels}:
+        raise in_cli_words(LabelMismatchError(message),
+                           ("(classes=; CLI: --classes)", "(--classes)"))
+    logger.warning("%s", message)
 
 
 def _check_thresholds(thresholds: Sequence[float]) -> tuple[float, ...]:
@@ -306,6 +313,7 @@ def detection_map(
     pkummd_one_based: bool = True,
     classes: Sequence[str] | Mapping[int, str] | None = None,
     fps: float | None = None,
+    strict_labels: bool = False,
 ) -> DetectionResult:
     """Detection mAP of ``predictions`` against ``ground_truth`` under one protocol.
 
@@ -329,11 +337,14 @@ def detection_map(
         fps: frame rate that turns ActivityNet JSON seconds into frames when the other side
             is a PKU-MMD label folder (frames), for JSON instances without a ``frames`` entry
             or a per-video ``fps``; default 30 (PKU-MMD's).
+        strict_labels: raise :class:`~skelloc.errors.LabelMismatchError` whenever no
+            predicted label is a ground-truth class (``skelloc evaluate`` does).
 
-    Predicted labels absent from the ground truth are no class of their own (no error), but
-    when *no* predicted label is a ground-truth class, :class:`~skelloc.errors.LabelMismatchError`
-    is raised (every AP would be 0: names against ids without the right class list, or the
-    wrong files).  Ground truth of zero length, or ending before it starts (the official PKU-MMD
+    Predicted labels absent from the ground truth are no class of their own (no error).  When
+    *no* predicted label is a ground-truth class every AP is 0: if one side names classes and the
+    other numbers them (names the class list could not map) that can never be right and
+    :class:`~skelloc.errors.LabelMismatchError` is raised; otherwise it is a warning (an error
+    with ``strict_labels``).  Ground truth of zero length, or ending before it starts (the official PKU-MMD
     ``0043-L`` holds such a row), counts in the recall denominator but is never matched, as in
     the ActivityNet code; the latter is logged once as a warning.
     """
@@ -352,7 +363,7 @@ def detection_map(
     if len(pred) == 0:
         logger.warning("no predictions: every AP is 0")
     else:
-        _check_labels_overlap(pred, gt)
+        _check_labels_overlap(pred, gt, strict=strict_labels)
     extra: dict[str, dict[float, float]] = {}
     options: dict[str, Any] = {}
     if protocol == "pkummd":

@@ -125,8 +125,12 @@ def test_no_label_in_common_is_one_line_and_exit_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: no predicted label is a ground-truth "
                                                "class") and "--classes" in err[0]
-    with pytest.raises(LabelMismatchError):
+    with pytest.raises(LabelMismatchError):  # names against ids: never right
         detection_map(pred, folders["gt"])
+    ids = [Instance("0015-L_clip", 3, 10, 50, 0.9)]  # an id absent from the ground truth
+    assert detection_map(ids, folders["gt"]).average_mAP == 0.0  # a warning in Python
+    with pytest.raises(LabelMismatchError):
+        detection_map(ids, folders["gt"], strict_labels=True)
     # with the right class list the name maps: a classes.txt (id,name) naming class 24 "wave"
     classes = folders["root"] / "classes.txt"
     classes.write_text("24,wave\n")
