@@ -39,6 +39,7 @@ __all__ = [
     "IncompatibleWeightsError",
     "UnsafeCheckpointError",
     "MissingDependencyError",
+    "FrameRateAssumedWarning",
 ]
 
 
@@ -162,3 +163,8 @@ class MissingDependencyError(SkellocError, ImportError):
     """An optional extra (``skelloc[train]``, ``skelloc[viz]``) is needed for this feature."""
 
     exit_code = 2
+
+
+class FrameRateAssumedWarning(UserWarning):
+    """An input came without a frame rate and 30 fps was assumed (see
+    :func:`skelloc.skeleton.sequence.assume_fps`); pass ``fps=`` / ``--fps`` to set it."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 import typer
 
-from skelloc.errors import SkellocError
+from skelloc.errors import FrameRateAssumedWarning, SkellocError
 
 try:  # typer >= 0.24 vendors its own click; older typer uses the click package
     from typer._click import exceptions as _click_exc
@@ -35,9 +36,19 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from skelloc import __version__
+
+        typer.echo(f"skelloc {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -57,6 +68,23 @@ _register_commands()
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code instead of exiting."""
     args = list(sys.argv[1:] if argv is None else argv)
+    shown: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: object = None, line: str | None = None) -> None:
+        """A warning (e.g. the assumed frame rate) as one ``warning: ...`` line on stderr,
+        each text once per run however many inputs trigger it."""
+        if str(message) not in shown:
+            shown.add(str(message))
+            typer.echo(f"warning: {message}", err=True)
+
+    with warnings.catch_warnings():  # restores the previous filters and showwarning afterwards
+        warnings.simplefilter("always", FrameRateAssumedWarning)
+        warnings.showwarning = show
+        return _run(args)
+
+
+def _run(args: list[str]) -> int:
     try:
         result = app(args=args, prog_name="skelloc", standalone_mode=False)
     except SkellocError as err:

@@ -68,7 +68,8 @@ def evaluate_videos(
         truth = frame_labels(rec.segments, seq.num_frames, background)
         correct += int((probs.argmax(axis=1) == truth).sum())
         total += len(truth)
-        for seg in localize(seq, model, decoder=name, **common, **args):
+        # every proposal: mAP never uses the model's output threshold (min_score)
+        for seg in localize(seq, model, decoder=name, min_score=0.0, **common, **args):
             predictions.append(Instance(rec.id, int(seg.label_id), seg.start, seg.end,
                                         float(seg.score)))
         ground_truth.extend(Instance(rec.id, int(c), s, e) for c, s, e in rec.segments)
