@@ -56,12 +56,31 @@ def _root(
     )
 
 
+def _flags_show_no_type() -> None:
+    """Boolean flags (``--json``, ``--per-class``, ``--help``) take no value: their help row
+    shows no ``<bool>`` type, so nobody types ``--json true``."""
+    from typer.core import TyperOption
+
+    if getattr(TyperOption.display_type_rich, "_skelloc", False):
+        return
+    original = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        if self.is_flag and not self.count:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._skelloc = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
 def _register_commands() -> None:
     for name in _COMMAND_MODULES:
         module = importlib.import_module(f"skelloc.cli.{name}")
         module.register(app)
 
 
+_flags_show_no_type()
 _register_commands()
 
 
