@@ -35,8 +35,9 @@ def test_list_and_info(hub_model: str, capsys: pytest.CaptureFixture[str]) -> No
          "headline_metric": "", "cached": False}]
     assert run(["list", "--markdown"]) == 0
     table = capsys.readouterr().out
-    assert table.splitlines()[0].startswith("| model | architecture |")
-    assert "| `tiny` | stgcn | simple | 3 | ntu25 @ 30.0 fps |" in table
+    assert table.splitlines()[0].startswith("| model | detects (training instances) | input |")
+    assert "| `tiny` | 3 classes | 3D, `ntu25` (25 joints)" in table
+    assert "resampled to 30 fps" in table
     assert run(["info", "tiny", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["entry"]["hub"]["revision"] == COMMIT
