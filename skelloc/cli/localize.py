@@ -55,9 +55,11 @@ def localize_cmd(
     nonfinite: str = typer.Option(
         "error", "--nonfinite", help="NaN/inf coordinates: error, or interpolate them."
     ),
-    min_score: float = typer.Option(
-        0.0, "--min-score", help="Hide segments scoring below this (default: show all, as the "
-                                 "mAP evaluation uses them)."
+    min_score: Optional[float] = typer.Option(
+        None, "--min-score", help="Hide segments scoring below this (default: the model's own "
+                                  "threshold, chosen on its validation split; 0 shows every "
+                                  "proposal, as mAP evaluation uses them; --format anet and "
+                                  "pkummd, written for evaluation, default to 0)."
     ),
     ground_truth: Optional[list[Path]] = typer.Option(
         None, "--ground-truth", "--gt", "-g",
@@ -77,6 +79,7 @@ def localize_cmd(
     """Detect action segments in each INPUT and print them (frames are the input's)."""
     import skelloc
     from skelloc.cli.data import expand_inputs, reader_options, unique_id
+    from skelloc.inference.api import output_threshold
 
     fmt = fmt.lower()
     if fmt not in _FORMATS:
@@ -98,14 +101,17 @@ def localize_cmd(
     net = skelloc.load(model) if model else skelloc.load()
     read_options = reader_options(input_format, net, layout)
 
+    if min_score is None and fmt in ("anet", "pkummd"):
+        min_score = 0.0  # files for `skelloc evaluate`: every proposal, as mAP expects
     results: list[dict[str, Any]] = []
     used: set[str] = set()
     failed: list[Path] = []
-    kwargs: dict[str, Any] = {"fps": fps, "layout": layout, "decoder": decoder,
-                              "device": device, "nonfinite": nonfinite}
+    kwargs: dict[str, Any] = {"layout": layout, "decoder": decoder, "device": device,
+                              "nonfinite": nonfinite, "min_score": min_score}
+    rate = {} if fps is None else {"fps": fps}
     for k, path in enumerate(paths):
         try:
-            seq = skelloc.read(path, format=input_format, **read_options(path))
+            seq = skelloc.read(path, format=input_format, **read_options(path), **rate)
             analysis = skelloc.analyze(seq, net, **kwargs) if plot_paths else None
             segments = analysis.segments if analysis else skelloc.localize(seq, net, **kwargs)
         except SkellocError as err:
@@ -115,12 +121,11 @@ def localize_cmd(
             text = (err.cli_message or str(err)).strip().splitlines()
             typer.echo(f"skipped {path}: {text[0] if text else type(err).__name__}", err=True)
             continue
-        segments = [s for s in segments if s.score >= min_score]
         logger.info("%s: %d segments", path, len(segments))
         results.append({
             "input": str(path),
             "video": unique_id(path.stem if path.is_file() else path.name, used),
-            "fps": float(fps if fps is not None else seq.fps),
+            "fps": float(seq.fps),
             "num_frames": seq.num_frames,
             "segments": [s.to_dict() for s in segments],
         })
@@ -135,7 +140,8 @@ def localize_cmd(
         if plot_paths and analysis is not None:
             from skelloc.viz import plot_timeline, save_figure
 
-            fig = plot_timeline(analysis, gt, min_score=min_score, name=path.name)
+            fig = plot_timeline(analysis, gt, min_score=output_threshold(net, min_score),
+                                name=path.name)
             save_figure(fig, plot_paths[k])
             typer.echo(f"wrote {plot_paths[k]}", err=True)
 
