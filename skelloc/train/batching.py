@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import torch
 
-from skelloc.train.data import IGNORE_INDEX, PreparedVideo
+from skelloc.train.data import IGNORE_INDEX, IGNORE_TARGET, PreparedVideo
 
 __all__ = ["WindowBank", "device_fits"]
 
@@ -37,7 +37,8 @@ class WindowBank:
     """Every video's ``(C, T, V, M)`` joints (and frame labels) in one tensor per kind.
 
     Frames are stored time-major, ``(total + 1, C, V, M)``, with one all-zero frame at the end
-    that padded positions gather (label :data:`IGNORE_INDEX`). ``device`` is where the bank
+    that padded positions gather (label :data:`IGNORE_INDEX`, or a multi-hot row of
+    :data:`IGNORE_TARGET` for multi-label videos). ``device`` is where the bank
     and the batches live; a bank that does not fit there stays in pinned CPU memory and each
     batch is copied over asynchronously.
     """
@@ -50,8 +51,10 @@ class WindowBank:
         self.shape = (int(c), int(v), int(m))
         lengths = torch.tensor([vid.num_frames for vid in videos], dtype=torch.long)
         self.total = int(lengths.sum())
-        self.has_labels = videos[0].labels is not None
-        nbytes = (self.total + 1) * c * v * m * 4 + (self.total + 1) * 8 * self.has_labels
+        first = videos[0].labels
+        self.has_labels = first is not None
+        label_bytes = 0 if first is None else first[:1].numel() * first.element_size()
+        nbytes = (self.total + 1) * (c * v * m * 4 + label_bytes)
         self.device = device
         store = device if device_fits(nbytes, device) else torch.device("cpu")
         if store != device:
@@ -59,8 +62,12 @@ class WindowBank:
         frames = torch.zeros(self.total + 1, c, v, m)
         torch.cat([vid.joints.permute(1, 0, 2, 3) for vid in videos], out=frames[: self.total])
         self.labels: torch.Tensor | None = None
-        if self.has_labels:
-            labels = torch.full((self.total + 1,), IGNORE_INDEX, dtype=torch.long)
+        if first is not None:
+            if first.ndim == 2:  # multi-hot (T, K+1)
+                labels = torch.full((self.total + 1, first.shape[1]), IGNORE_TARGET,
+                                    dtype=first.dtype)
+            else:
+                labels = torch.full((self.total + 1,), IGNORE_INDEX, dtype=first.dtype)
             torch.cat([vid.labels for vid in videos], out=labels[: self.total])  # type: ignore[misc]
             self.labels = labels.to(store)
         if store.type == "cpu" and device.type == "cuda":
@@ -83,8 +90,9 @@ class WindowBank:
 
     def collate(self, items: torch.Tensor | Sequence[tuple[int, int]],
                 length: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Windows ``(N, C, length, V, M)`` and labels ``(N, length)`` (or None) on the bank's
-        device; the same values as :func:`~skelloc.train.data.collate_windows`."""
+        """Windows ``(N, C, length, V, M)`` and labels ``(N, length)`` (multi-hot:
+        ``(N, length, K+1)``; or None) on the bank's device; the same values as
+        :func:`~skelloc.train.data.collate_windows`."""
         idx = self.index(items, length)
         x = self.frames[idx].permute(0, 2, 1, 3, 4).contiguous()  # (N, L, C, V, M) -> NCTVM
         y = self.labels[idx] if self.labels is not None else None

@@ -15,6 +15,7 @@ from skelloc.train.config import PretrainConfig
 from skelloc.train.contrastive import ContrastiveModel
 from skelloc.train.data import (
     IGNORE_INDEX,
+    IGNORE_TARGET,
     PreparedVideo,
     VideoRecord,
     collate_windows,
@@ -25,18 +26,20 @@ from skelloc.train.queue import EmbeddingQueue
 from skelloc.train.runtime import Dist, step_generator
 
 
-def _videos(lengths: list[int], labels: bool, seed: int = 0) -> list[PreparedVideo]:
+def _videos(lengths: list[int], labels: bool | str, seed: int = 0) -> list[PreparedVideo]:
     g = torch.Generator().manual_seed(seed)
     out = []
     for i, t in enumerate(lengths):
         joints = torch.randn(3, t, 25, 2, generator=g)
         lab = torch.randint(0, 5, (t,), generator=g) if labels else None
+        if labels == "multi":
+            lab = (torch.rand(t, 6, generator=g) < 0.3).float()
         out.append(PreparedVideo(f"v{i}", joints, lab, VideoRecord(f"v{i}", t)))
     return out
 
 
-@pytest.mark.parametrize("labels", [True, False])
-def test_bank_equals_collate_windows(labels: bool) -> None:
+@pytest.mark.parametrize("labels", [True, False, "multi"])
+def test_bank_equals_collate_windows(labels: bool | str) -> None:
     videos = _videos([40, 7, 23, 64], labels)
     bank = WindowBank(videos)
     for length, stride in ((16, 8), (32, None), (70, None)):
@@ -50,7 +53,7 @@ def test_bank_equals_collate_windows(labels: bool) -> None:
         assert torch.equal(x0, x2)
         if labels:
             assert y0 is not None and y1 is not None and torch.equal(y0, y1)
-            assert (y1 == IGNORE_INDEX).any()  # windows past a video's end are padded
+            assert ((y1 == IGNORE_INDEX) | (y1 == IGNORE_TARGET)).any()  # padded past the end
         else:
             assert y1 is None
 
