@@ -62,7 +62,7 @@ def _first_bone(xyz: torch.Tensor, ok: torch.Tensor, pair: tuple[int, int],
     flat = good.transpose(0, 1).reshape(-1)  # person-major order
     if flat.numel() == 0:
         return None
-    first = int(torch.argmax(flat.to(torch.int8)))
+    first = int(torch.argmax(flat.to(torch.int32)))
     if not bool(flat[first]):
         return None
     p, f = divmod(first, xyz.shape[0])
@@ -92,7 +92,7 @@ def ntu_pre_normalize_tensor(x: torch.Tensor, layout: str = "ntu25",
     if bool(partial.any()):
         ar = torch.arange(t, device=x.device).view(t, 1).expand_as(frame_ok)
         idx = torch.where(frame_ok, ar, torch.full_like(ar, -1)).cummax(dim=0).values
-        first = torch.argmax(frame_ok.to(torch.int8), dim=0).view(1, -1).expand_as(idx)
+        first = torch.argmax(frame_ok.to(torch.int32), dim=0).view(1, -1).expand_as(idx)
         idx = torch.where(idx < 0, first, idx)
         idx = torch.where(partial.view(1, -1), idx, ar)
         out = torch.gather(out, 0, idx.view(t, -1, 1, 1).expand_as(out))
@@ -101,7 +101,7 @@ def ntu_pre_normalize_tensor(x: torch.Tensor, layout: str = "ntu25",
     # 2. centre on the main body's centre joint, frame by frame
     cvalid = ok[:, :, cj]  # (T, M)
     has = cvalid.any(dim=1)
-    main = torch.argmax(cvalid.to(torch.int8), dim=1)
+    main = torch.argmax(cvalid.to(torch.int32), dim=1)
     origin = out[torch.arange(t, device=x.device), main, cj]  # (T, 3)
     origin = origin * has.view(t, 1)
     out = (out - origin.view(t, 1, 1, 3)) * ok[..., None]
