@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from skelloc.errors import ConfigError, SkeletonFormatError
+from skelloc.io._limits import check_coordinates
 from skelloc.skeleton.sequence import SkeletonSequence
 
 __all__ = ["Reader", "read", "register_reader", "list_formats", "detect_format"]
@@ -208,5 +209,12 @@ def _check_sequence(seq: SkeletonSequence, path: Path) -> None:
         raise SkeletonFormatError(
             f"reader returned joints of shape {getattr(j, 'shape', None)}, expected (T, M, V, C)",
             path=path)
+    # NaN stays the "missing joint" marker of arrays (nonfinite=...); inf and values past the
+    # plausible range are refused (skelloc.io._limits)
+    check_coordinates(j, path, nan_ok=True)
     if j.dtype != np.float32:
         seq.joints = j.astype(np.float32)
+    fps = seq.fps
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 100_000:
+        raise SkeletonFormatError(f"fps must be positive and at most 100000, got {fps!r}",
+                                  path=path)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from skelloc.errors import InputError, SkeletonFormatError
+from skelloc.io._text import read_text
 from skelloc.metrics.records import Instance
 
 __all__ = ["read_instances", "read_anet_json", "read_pkummd_folder"]
@@ -37,9 +38,11 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool) -> list[Instan
     """Instances of an ActivityNet-style results (``predictions=True``) or database JSON."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as err:
         raise SkeletonFormatError(f"invalid JSON: {err.msg}", path=path, line=err.lineno) from None
+    except RecursionError:
+        raise SkeletonFormatError("JSON nested too deeply", path=path) from None
     key = "results" if predictions else "database"
     if not isinstance(data, dict) or not isinstance(data.get(key), dict):
         other = "database" if predictions else "results"
@@ -65,7 +68,7 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool) -> list[Instan
 
 def _read_label_file(path: Path, *, predictions: bool) -> list[Instance]:
     out: list[Instance] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path, allow_empty=True).splitlines(), start=1):
         fields = line.replace(",", " ").split()
         if not fields:
             continue
