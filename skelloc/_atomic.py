@@ -166,8 +166,10 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp", *,
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """UTF-8; characters that cannot be encoded (the surrogate escapes of a non-UTF-8 file
+    name) are written as backslash escapes."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.write_text(text, encoding="utf-8", errors="backslashreplace", newline="")
     return Path(path)
 
 
