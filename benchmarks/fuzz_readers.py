@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "io"))
 
-from reader_fuzz import BUDGET_BYTES, OPS, READERS, TOKENS, mutate, run_case  # noqa: E402
+from reader_fuzz import BUDGET_BYTES, OPS, READERS, TOKENS, mutate, run_case
 
 
 def _case(rng: random.Random, seed: bytes) -> bytes:

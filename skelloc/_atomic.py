@@ -25,8 +25,15 @@ from pathlib import Path
 
 from skelloc.errors import DiskFullError, OutputWriteError, SkellocError
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_copy",
-           "remove_stale_temporaries", "disk_full", "DISK_FULL_ERRNOS"]
+__all__ = [
+    "DISK_FULL_ERRNOS",
+    "atomic_copy",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "disk_full",
+    "remove_stale_temporaries",
+]
 
 #: errno values that mean "the device cannot take more bytes"
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})

@@ -28,9 +28,18 @@ import numpy as np
 
 from skelloc.errors import SkeletonFormatError
 
-__all__ = ["MAX_TEXT_BYTES", "MAX_ARRAY_BYTES", "MAX_ABS_COORDINATE", "MAX_BVH_DEPTH",
-           "FLOAT32_MAX", "regular_file_size", "check_coordinates", "check_float32",
-           "frame_budget", "fk_budget"]
+__all__ = [
+    "FLOAT32_MAX",
+    "MAX_ABS_COORDINATE",
+    "MAX_ARRAY_BYTES",
+    "MAX_BVH_DEPTH",
+    "MAX_TEXT_BYTES",
+    "check_coordinates",
+    "check_float32",
+    "fk_budget",
+    "frame_budget",
+    "regular_file_size",
+]
 
 MAX_TEXT_BYTES = 1024**3
 MAX_ARRAY_BYTES = 1024**3
@@ -84,7 +93,10 @@ def check_coordinates(joints: np.ndarray, path: Path, *, nan_ok: bool = False,
     if joints.size == 0:
         return
     with np.errstate(invalid="ignore", over="ignore"):
-        mag = np.abs(joints.reshape(len(joints), -1))
+        flat = joints.reshape(len(joints), -1)
+        if flat.dtype.kind in "iub":  # |int64 min| overflows in its own dtype
+            flat = flat.astype(np.float64)
+        mag = np.abs(flat)
         bad = mag >= MAX_ABS_COORDINATE
         if not nan_ok:
             bad |= np.isnan(mag)
@@ -92,7 +104,7 @@ def check_coordinates(joints: np.ndarray, path: Path, *, nan_ok: bool = False,
         return
     frame = int(np.flatnonzero(bad.any(axis=1))[0])
     value = float(mag.reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]])
-    what = ("NaN value" if value != value else
+    what = ("NaN value" if np.isnan(value) else
             "infinite value" if value == np.inf else
             f"value {value:.3g} outside the plausible range |x| < {MAX_ABS_COORDINATE:g}")
     if line_of_frame is not None:

@@ -103,8 +103,7 @@ def _npy_header(fh: BinaryIO, path: Path, text: bool = False,
             shape, _, dtype = fmt.read_array_header_2_0(fh)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError, zipfile.BadZipFile,
-            zlib.error) as err:
+    except Exception as err:  # noqa: BLE001 - numpy parses the header with tokenize/ast
         raise SkeletonFormatError(f"not a valid .npy array ({_first_line(err)})",
                                   path=path) from None
     if text and dtype.kind in "US":

@@ -136,12 +136,15 @@ def _sniff_json(path: Path) -> str:
 def _first_line_width(path: Path) -> int:
     """Whitespace-separated fields on the first non-empty line (0 when unreadable)."""
     try:
+        if not path.is_file():  # a device (a link to /dev/zero) or a FIFO: read() refuses it
+            return 0
         with path.open("rb") as fh:
-            for raw in fh:
-                if raw.strip():
-                    return len(raw.split())
+            head = fh.read(65536)  # never more: a huge file or one without newlines
     except OSError:
-        pass
+        return 0
+    for raw in head.splitlines():
+        if raw.strip():
+            return len(raw.split())
     return 0
 
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,8 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool) -> list[Instan
             try:
                 s, e = item["segment"]
                 score = float(item["score"]) if predictions else None
+                if not all(math.isfinite(v) for v in (float(s), float(e), score or 0.0)):
+                    raise ValueError("NaN or infinite value")
                 out.append(Instance(str(video), _label(item["label"]), float(s), float(e), score))
             except (KeyError, TypeError, ValueError) as err:
                 raise SkeletonFormatError(
@@ -79,6 +82,8 @@ def _read_label_file(path: Path, *, predictions: bool) -> list[Instance]:
             if not cls.is_integer():
                 raise ValueError(f"class {fields[0]!r} is not an integer")
             score = float(fields[3]) if predictions else None
+            if not all(math.isfinite(v) for v in (cls, start, end, score or 0.0)):
+                raise ValueError("NaN or infinite value")
         except ValueError as err:
             raise SkeletonFormatError(str(err), path=path, line=lineno) from None
         out.append(Instance(path.stem, int(cls), start - 1.0, end, score))

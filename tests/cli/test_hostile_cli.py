@@ -31,7 +31,8 @@ def odd_name(tmp_path: Path) -> Path:
 def test_non_utf8_file_name_under_a_strict_locale(weights: Path, odd_name: Path) -> None:
     env = {**os.environ, "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": "utf-8:strict"}
     proc = subprocess.run([sys.executable, "-m", "skelloc", "localize", os.fsencode(odd_name),
-                           "--model", str(weights)], env=env, capture_output=True, timeout=300)
+                           "--model", str(weights)], env=env, capture_output=True, timeout=300,
+                          check=False)
     assert proc.returncode == 0, proc.stderr
     assert b"clip\\udcff.npy" in proc.stdout + proc.stderr or b"wave" in proc.stdout
 
@@ -42,7 +43,7 @@ def test_out_onto_a_full_disk(weights: Path, odd_name: Path, tmp_path: Path) -> 
     proc = subprocess.run([sys.executable, "-c", _LIMITED, "localize", os.fsencode(odd_name),
                            "--model", str(weights), "--out", str(out)],
                           env=env, capture_output=True, text=True, timeout=300,
-                          errors="backslashreplace")
+                          errors="backslashreplace", check=False)
     assert proc.returncode == 7, proc.stderr
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "disk full" in errors[0] and str(out) in errors[0]

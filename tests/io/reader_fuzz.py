@@ -28,6 +28,7 @@ from skelloc.io import read
 from skelloc.io._limits import MAX_ABS_COORDINATE
 from skelloc.io.babel import load_babel
 from skelloc.io.pkummd import read_pkummd_labels, read_pkummd_split
+from skelloc.io.utkinect import read_utkinect_labels
 from skelloc.io.writers import read_segments_csv, read_segments_json
 from skelloc.metrics.io import read_instances
 from skelloc.skeleton.sequence import SkeletonSequence
@@ -35,8 +36,16 @@ from skelloc.skeleton.sequence import SkeletonSequence
 FIXTURES = Path(__file__).parent / "fixtures"
 BUDGET_BYTES = 64 * 1024**2
 
-__all__ = ["FuzzReader", "READERS", "OPS", "TOKENS", "mutate", "run_case", "Outcome",
-           "BUDGET_BYTES"]
+__all__ = [
+    "BUDGET_BYTES",
+    "OPS",
+    "READERS",
+    "TOKENS",
+    "FuzzReader",
+    "Outcome",
+    "mutate",
+    "run_case",
+]
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,13 @@ def _fixture(name: str, limit: int | None = None) -> bytes:
     return data if limit is None else data[:limit]
 
 
+def _utkinect_seed() -> bytes:
+    rng = np.random.default_rng(3)
+    rows = [" ".join([str(fid)] + [f"{v:.4f}" for v in rng.normal(size=60)])
+            for fid in (100, 101, 101, 104, 105)]
+    return ("\n".join(rows) + "\n").encode()
+
+
 _ANET = (b'{"database": {"v1": {"annotations": [{"segment": [0.5, 2.0], "label": "wave"}]}}}')
 _SEG_JSON = (b'{"version": "skelloc", "results": {"v": [{"label": "wave", "label_id": 0, '
              b'"segment": [0.1, 0.5], "frames": [3, 15], "score": 0.8}]}}')
@@ -93,8 +109,13 @@ READERS: list[FuzzReader] = [
     FuzzReader("pkummd labels", "labels.txt", read_pkummd_labels, _fixture("0001-L_labels.txt")),
     FuzzReader("pkummd split", "split.txt", read_pkummd_split,
                b"Training videos:\n0001-L, 0002-M\nTest videos:\n0003-R\n"),
+    FuzzReader("utkinect", "joints_s01_e01.txt", lambda p: read(p, format="utkinect"),
+               _utkinect_seed()),
+    FuzzReader("utkinect labels", "actionLabel.txt", read_utkinect_labels,
+               b"s01_e01\nwalk: 252 390\nsitDown: 572 686\ncarry: NaN NaN\n"),
     FuzzReader("bvh", "x.bvh", lambda p: read(p, layout=None), _fixture("chain.bvh")),
     FuzzReader("bvh (ntu25)", "c.bvh", read, _fixture("cmu_like.bvh")),
+    FuzzReader("bvh (character creator)", "cc.bvh", read, _fixture("cc_mini.bvh")),
     FuzzReader("mmpose", "m.json", lambda p: read(p, format="mmpose"),
                _fixture("mmpose_video.json")),
     FuzzReader("openpose", "o.json", lambda p: read(p, format="openpose"),
@@ -189,7 +210,7 @@ def run_case(reader: FuzzReader, data: bytes, folder: Path) -> Outcome:
         assert "\n" not in message.strip(), f"{reader.name}: multi-line message {message!r}"
         if isinstance(err, SkeletonFormatError):
             assert reader.filename in message, f"{reader.name}: message lacks the file name"
-    except Exception as err:  # noqa: BLE001 - the violation being tested for
+    except Exception as err:
         raise AssertionError(f"{reader.name}: untyped {type(err).__name__}: {err}") from err
     finally:
         seconds = time.perf_counter() - t0

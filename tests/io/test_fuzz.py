@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from reader_fuzz import OPS, READERS, TOKENS, FuzzReader, mutate, run_case
 
 FUZZ = settings(max_examples=int(os.environ.get("SKELLOC_FUZZ_EXAMPLES", "25")), deadline=None,
