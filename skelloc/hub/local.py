@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skelloc.errors import ChecksumMismatchError, IncompatibleWeightsError, WeightsNotFoundError
+from skelloc.errors import (
+    ChecksumMismatchError,
+    IncompatibleWeightsError,
+    UnsafeCheckpointError,
+    WeightsNotFoundError,
+)
 from skelloc.hub.manifest import Manifest, ModelEntry, parse_entry, read_manifest
 from skelloc.hub.verify import sha256_file
 from skelloc.hub.weights import PICKLE_SUFFIXES, full_config_from_metadata, read_metadata
@@ -140,6 +145,11 @@ def inspect_local(path: Path, *, allow_pickle: bool = False) -> LocalSource:
             verify_sha256sums(path.parent, [path])
             return LocalSource(_entry_from_config(cfg, name, str(path)), {}, full_file=path)
         if path.suffix in PICKLE_SUFFIXES:
+            if not allow_pickle:
+                raise UnsafeCheckpointError(
+                    f"{path} is a pickle checkpoint; pickle can run arbitrary code, so skelloc "
+                    "refuses it. Convert it with 'skelloc convert', or pass allow_pickle=True "
+                    "to read it with torch.load(weights_only=True).")
             cfg_path = path.parent / "config.json"
             if not cfg_path.is_file() and allow_pickle:
                 raise WeightsNotFoundError(f"{path}: a pickle checkpoint needs a config.json "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,41 @@ def test_full_disk_is_its_own_error(hub_model: str, tmp_path: Path, tiny_files: 
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.stat().st_size > 0 and (
         p.name.endswith((".incomplete", ".tmp")) or "stage" in p.parts)]
     assert leftovers == []
+
+
+_PREFETCH = """
+from skelloc.hub.api import prefetch
+out = prefetch("tiny")
+print(sorted(str(p) for p in out["tiny"].values()))
+"""
+
+
+def test_eight_processes_download_once(hub_model: str, mock_hub: MockHub,
+                                       tiny_files: dict) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", _PREFETCH], env=dict(os.environ),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(8)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert len({o for o, _ in outs}) == 1
+    for filename, _ in tiny_files.values():
+        assert mock_hub.gets(filename) == 1
+
+
+def test_a_killed_download_is_never_used(hub_model: str, mock_hub: MockHub, tmp_path: Path,
+                                         tiny_files: dict) -> None:
+    filename, data = tiny_files["encoder"]
+    mock_hub.stall.add(filename)
+    proc = subprocess.Popen([sys.executable, "-c", _PREFETCH], env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    blobs = _repo(tmp_path) / "blobs"
+    deadline = time.time() + 120
+    while not (blobs.is_dir() and any(blobs.glob("*.incomplete"))) and time.time() < deadline:
+        time.sleep(0.1)
+    assert any(blobs.glob("*.incomplete")), "the download never started"
+    proc.kill()  # SIGKILL mid-body
+    proc.wait(timeout=60)
+    mock_hub.stall.clear()
+    mock_hub.release.set()
+    path = resolve_weights(hub_model, load_head=False)["encoder"]
+    assert path.read_bytes() == data and mock_hub.gets(filename) == 2

@@ -95,3 +95,42 @@ def test_checkpoints_truncated_or_with_objects_are_exit_6(tmp_path: Path) -> Non
     with pytest.raises(UnsafeCheckpointError, match="nothing was executed") as info2:
         load_encoder_state(evil)
     assert info2.value.exit_code == 6
+
+
+class _Payload:
+    """A pickle payload: unpickling it would run a shell command creating ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_no_pickle_payload_executes_on_any_route(tmp_path: Path) -> None:
+    from skelloc.errors import UnsafeCheckpointError
+    from skelloc.hub.convert.core import convert_checkpoint
+    from skelloc.hub.weights import read_state_dict
+    from skelloc.train.common import load_encoder_state
+    from skelloc.train.runtime import load_checkpoint
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "checkpoint.pt"
+    torch.save({"model": {"w": torch.zeros(2)}, "optimizer": {}, "step": 1,
+                "x": _Payload(marker)}, evil)
+    routes: list[Callable[[], Any]] = [
+        lambda: read_state_dict(evil, allow_pickle=True),  # skelloc.load(..., allow_pickle=True)
+        lambda: load_checkpoint(evil),  # train --resume
+        lambda: load_encoder_state(evil),  # train --init
+        lambda: convert_checkpoint("stgcn", evil, tmp_path / "out"),  # skelloc convert
+    ]
+    for route in routes:
+        with pytest.raises(UnsafeCheckpointError, match="nothing was executed"):
+            route()
+    with pytest.raises(IncompatibleWeightsError):
+        Localizer.load(evil)
+    with pytest.raises(UnsafeCheckpointError):
+        skelloc.load(evil)  # no allow_pickle: refused before reading
+    assert not marker.exists()
