@@ -22,7 +22,7 @@ import numpy as np
 from skelloc.errors import SkeletonFormatError
 from skelloc.io._limits import MAX_ABS_COORDINATE, frame_budget
 from skelloc.io._text import as_float, load_json, read_text
-from skelloc.skeleton.sequence import SkeletonSequence
+from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 __all__ = ["read_mmpose", "read_openpose", "read_mediapipe", "track_persons", "Detection"]
 
@@ -159,7 +159,7 @@ def _finish(frames: list[list[Detection]], path: Path, layout: str | None, fps: 
     v, c = shapes.pop()
     joints = track_persons(frames, v, c, max_persons=max_persons, select=select)
     meta = {"confidence": True, **fmt_meta}
-    rate = as_float(fps or 30.0, path, "fps")
+    rate = assume_fps() if fps is None else as_float(fps, path, "fps")
     if not 0 < rate <= 100_000:
         raise SkeletonFormatError(f"fps must be positive and at most 100000, got {rate}",
                                   path=path)
