@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 from skelloc.errors import InputError, SkeletonFormatError
+from skelloc.io._text import read_text
 from skelloc.metrics.records import Instance
 
 __all__ = ["read_instances", "read_anet_json", "read_pkummd_folder", "path_units"]
@@ -47,12 +49,13 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool,
     ``frames_fps``.
     """
     path = Path(path)
-    from skelloc.io._text import read_text
 
     try:
         data = json.loads(read_text(path))
     except json.JSONDecodeError as err:
         raise SkeletonFormatError(f"invalid JSON: {err.msg}", path=path, line=err.lineno) from None
+    except RecursionError:
+        raise SkeletonFormatError("JSON nested too deeply", path=path) from None
     key = "results" if predictions else "database"
     fps_of: dict[str, float] = {}
     if predictions and isinstance(data, list):
@@ -80,6 +83,8 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool,
                         rate = fps_of.get(str(video), frames_fps)
                         s, e = float(s) * rate, float(e) * rate
                 score = float(item["score"]) if predictions else None
+                if not all(math.isfinite(v) for v in (float(s), float(e), score or 0.0)):
+                    raise ValueError("NaN or infinite value")
                 out.append(Instance(str(video), _label(item["label"]), float(s), float(e), score))
             except (KeyError, TypeError, ValueError) as err:
                 raise SkeletonFormatError(
@@ -118,8 +123,6 @@ def path_units(path: str | os.PathLike) -> str:
 
 
 def _read_label_file(path: Path, *, predictions: bool) -> list[Instance]:
-    from skelloc.io._text import read_text
-
     out: list[Instance] = []
     reversed_rows: list[int] = []
     for lineno, line in enumerate(read_text(path, allow_empty=True).splitlines(), start=1):
@@ -133,6 +136,8 @@ def _read_label_file(path: Path, *, predictions: bool) -> list[Instance]:
             if not cls.is_integer():
                 raise ValueError(f"class {fields[0]!r} is not an integer")
             score = float(fields[3]) if predictions else None
+            if not all(math.isfinite(v) for v in (cls, start, end, score or 0.0)):
+                raise ValueError("NaN or infinite value")
         except ValueError as err:
             raise SkeletonFormatError(str(err), path=path, line=lineno) from None
         if end < start:
