@@ -398,6 +398,46 @@ def _bench(args: argparse.Namespace, out: Path, compile_: bool,
     return json.loads(out.read_text())
 
 
+# --------------------------------------------------------------------------- report
+def claim_report(cells: Path, seed: int = 0) -> str:
+    """Markdown tables of the claim ablation from the finetuning runs' ``result.json`` files in
+    ``cells/finetune/*/`` (validation average mAP per cell and seed; paired differences with a
+    95 % bootstrap interval over validation videos, ``experiments/ablation_report.py``)."""
+    import numpy as np
+    from ablation_report import load_results, paired_bootstrap
+
+    runs = load_results(cells)
+    by: dict[tuple[str, float], list[dict[str, Any]]] = {}
+    for r in runs:
+        by.setdefault((r["cell"]["pretrain"], float(r["cell"]["labels"])), []).append(r)
+    names = {"none": "none (random init)", "global": "global only (RVTCLR)",
+             "snippet": "global + snippet (RVTCLR + snippet)"}
+    out = ["| pretraining | labels | average mAP per seed | mean | frame accuracy (mean) |",
+           "|---|---|---|---|---|"]
+    for labels in (1.0, 0.2):
+        for pre in ("none", "global", "snippet"):
+            rs = sorted(by.get((pre, labels), []), key=lambda r: r["cell"]["seed"])
+            if not rs:
+                continue
+            maps = [100 * r["metrics"]["average_mAP"] for r in rs]
+            accs = [100 * r["metrics"]["frame_accuracy"] for r in rs]
+            seeds = ", ".join(f"s{r['cell']['seed']} {m:.1f}" for r, m in zip(rs, maps))
+            out.append(f"| {names[pre]} | {int(labels * 100)} % | {seeds} | "
+                       f"{np.mean(maps):.1f} | {np.mean(accs):.1f} |")
+    out += ["", "| comparison | labels | seeds | difference (points) | 95 % CI |",
+            "|---|---|---|---|---|"]
+    rng = np.random.default_rng(seed)
+    for a, b in (("snippet", "global"), ("snippet", "none"), ("global", "none")):
+        for labels in (1.0, 0.2):
+            arm_a, arm_b = by.get((a, labels), []), by.get((b, labels), [])
+            if not arm_a or not arm_b:
+                continue
+            d = paired_bootstrap(arm_a, arm_b, rng)
+            out.append(f"| {a} − {b} | {int(labels * 100)} % | {d['seeds']} | "
+                       f"{100 * d['diff']:+.1f} | {100 * d['lo']:+.1f} to {100 * d['hi']:+.1f} |")
+    return "\n".join(out) + "\n"
+
+
 # --------------------------------------------------------------------------- main
 def _extract(archive: Path, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
@@ -458,10 +498,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="CPU smoke test, tiny sizes")
     parser.add_argument("--skip-bench", action="store_true",
                         help="training only (the inference figures come from an earlier call)")
+    parser.add_argument("--report", type=Path,
+                        help="print the claim tables from a folder of finetune/*/result.json")
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job:
         return job_main(args.job)
+    if args.report:
+        print(claim_report(args.report), end="")
+        return 0
     if args.out is None or (args.archive is None and args.data is None):
         parser.error("--out and one of --archive / --data are required")
     t_start = time.time()
