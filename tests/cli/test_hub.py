@@ -147,3 +147,10 @@ def test_export_registered_model(hub_model: str, tmp_path: Path, tiny_files: dic
     assert (out / "sub" / "head.safetensors").read_bytes() == tiny_files["head"][1]
     assert (out / "README.md").read_text().startswith("---\nlicense: \"apache-2.0\"")
     assert sha256(tiny_files["encoder"][1]) in (out / "SHA256SUMS").read_text()
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from skelloc import __version__
+
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"skelloc {__version__}"
