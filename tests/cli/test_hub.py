@@ -61,6 +61,9 @@ def test_list_marks_the_default_with_its_headline_metric(
     # a flag takes no value: "--json true" reads "true" as the pattern and says so
     assert run(["list", "--json", "true"]) == 2
     assert "--json take no value" in capsys.readouterr().err
+    assert run(["info", registry().default]) == 0
+    out = capsys.readouterr().out
+    assert '"min_score"' in out and "val avg mAP" in out
 
 
 def test_flags_show_no_value_in_help(capsys: pytest.CaptureFixture[str]) -> None:
