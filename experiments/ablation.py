@@ -124,7 +124,7 @@ def evaluate_cell(args: argparse.Namespace, cell: Cell, weights: Path, out: Path
     """Per-video predictions on the validation split, kept for paired bootstrap analysis."""
     import torch
 
-    from skelloc.inference.api import predict_frames
+    from skelloc.api import predict_frames
     from skelloc.inference.decode import decode_proposals
     from skelloc.metrics.detection import detection_map
     from skelloc.metrics.records import Instance

@@ -11,10 +11,11 @@ import torch
 
 from skelloc.errors import IncompatibleWeightsError
 from skelloc.hub.manifest import ModelEntry
-from skelloc.hub.weights import check_metadata, load_into, read_state_dict, strip_prefix
+from skelloc.models.weights import check_metadata, load_into, read_state_dict, strip_prefix
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skelloc.models.localizer import InputSpec, Localizer
+    from skelloc.model_config import InputSpec
+    from skelloc.models.localizer import Localizer
 
 __all__ = ["build_model", "make_input_spec"]
 
@@ -26,7 +27,7 @@ _SPEC_ALIASES = {"joint_layout": "layout", "joints": "num_joints", "normalisatio
 def make_input_spec(spec: dict[str, Any]) -> InputSpec:
     """Map a manifest ``input_spec`` onto :class:`InputSpec` (unknown keys are kept only in the
     manifest, e.g. ``coordinate_frame``)."""
-    from skelloc.models.localizer import InputSpec
+    from skelloc.model_config import InputSpec
 
     known = {f.name for f in fields(InputSpec)}
     kwargs: dict[str, Any] = {}

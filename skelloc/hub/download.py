@@ -71,7 +71,7 @@ def hub_download(repo_id: str, filename: str, revision: str, settings: HubSettin
     import huggingface_hub
     from huggingface_hub import errors as hf_errors
 
-    from skelloc import __version__
+    from skelloc._version import __version__
 
     where = f"{repo_id}@{revision[:12]} file {filename!r} from {settings.endpoint}"
     if not local_files_only:

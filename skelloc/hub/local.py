@@ -18,7 +18,7 @@ from typing import Any
 from skelloc.errors import ChecksumMismatchError, IncompatibleWeightsError, WeightsNotFoundError
 from skelloc.hub.manifest import Manifest, ModelEntry, parse_entry, read_manifest
 from skelloc.hub.verify import sha256_file
-from skelloc.hub.weights import PICKLE_SUFFIXES, full_config_from_metadata, read_metadata
+from skelloc.models.weights import PICKLE_SUFFIXES, full_config_from_metadata, read_header
 
 __all__ = ["LocalSource", "inspect_local", "read_sha256sums", "verify_sha256sums"]
 
@@ -86,7 +86,7 @@ def _entry_from_config(cfg: dict[str, Any], name: str, origin: str) -> ModelEntr
 
 
 def _config_from_meta(path: Path) -> dict[str, Any]:
-    meta = read_metadata(path)
+    meta = read_header(path)
     cfg = dict(full_config_from_metadata(meta, str(path)))
     for key, meta_key in (("labels", "skelloc.labels"), ("input_spec", "skelloc.input_spec")):
         if key not in cfg and meta_key in meta:

@@ -248,7 +248,7 @@ def parse_entry(name: str, data: Any, origin: str = "<memory>") -> ModelEntry:
         raise _fail(origin, f"{where}.description", "must be a string")
     min_version = data.get("skelloc_min_version")
     if min_version is not None:
-        from skelloc import __version__
+        from skelloc._version import __version__
 
         if _version_tuple(__version__) < _version_tuple(str(min_version)):
             raise ManifestError(f"{origin}: model {name!r} needs skelloc>={min_version}, but "

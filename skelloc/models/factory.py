@@ -17,15 +17,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from skelloc.errors import ConfigError
-from skelloc.models.localizer import InputSpec, Localizer, ModelConfig
+from skelloc.model_config import InputSpec, ModelConfig, default_labels
+from skelloc.models.localizer import Localizer
 from skelloc.models.registry import build_backbone, build_head, get_backbone_class, get_head_class
 
 __all__ = ["create_model", "create_from_config", "default_labels"]
-
-
-def default_labels(num_classes: int) -> list[str]:
-    """Placeholder class names ``class_0 .. class_{K-1}``."""
-    return [f"class_{i}" for i in range(int(num_classes))]
 
 
 def _jsonable(args: Mapping[str, Any], what: str) -> dict[str, Any]:
@@ -113,17 +109,6 @@ def create_from_config(
     labels: Sequence[str] | None = None,
     input_spec: InputSpec | Mapping[str, Any] | None = None,
 ) -> Localizer:
-    """Rebuild a model from its :class:`ModelConfig` (or its JSON dict)."""
-    cfg = config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config)
-    model = create_model(
-        cfg.architecture,
-        num_classes=cfg.num_classes,
-        head=cfg.head,
-        labels=labels,
-        input_spec=input_spec,
-        head_args=cfg.head_args,
-        **cfg.model_args,
-    )
-    if cfg.inference:
-        model.set_inference_defaults(**cfg.inference)
-    return model
+    """Rebuild a model from its :class:`ModelConfig` (or its JSON dict); see
+    :meth:`Localizer.from_config`."""
+    return Localizer.from_config(config, labels=labels, input_spec=input_spec)

@@ -33,7 +33,7 @@ def open_cache(cfg: TrainConfig) -> SkeletonCache:
 
 
 def input_spec(cfg: TrainConfig, cache: SkeletonCache) -> Any:
-    from skelloc.models.localizer import InputSpec
+    from skelloc.model_config import InputSpec
 
     channels = int(cfg.model.backbone_args.get("in_channels", 3))
     from skelloc.skeleton.layouts import get_layout

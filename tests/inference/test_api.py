@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+import skelloc as api
 from skelloc.errors import ConfigError, LayoutMismatchError, NonFiniteError
-from skelloc.inference import api
 from skelloc.inference.decode import decode_proposals
 from skelloc.inference.segments import Segment
 from skelloc.inference.validate import as_sequence, prepare_input

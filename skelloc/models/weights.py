@@ -1,0 +1,377 @@
+"""The weights file format, in one place: writing, reading and strict loading.
+
+safetensors only (pickle checkpoints are refused unless ``allow_pickle=True``, and then read
+with ``torch.load(weights_only=True)``). Two forms:
+
+* **single file** (a path ending in ``.safetensors``): component ``full``, keys ``encoder.*``
+  and ``head.*``;
+* **directory** (any other path): ``encoder.safetensors`` (component ``encoder``, encoder keys
+  without prefix), ``head.safetensors`` (component ``head``, when the model has a head) and
+  ``config.json``.
+
+Every file carries ``__metadata__`` (str → str): ``format=pt``, ``skelloc.schema=1``,
+``skelloc.component``, ``skelloc.architecture``, ``skelloc.model_args`` (JSON of the full
+config ``{"architecture", "model_args", "head", "head_args", "num_classes"}``),
+``skelloc.version``, ``skelloc.labels`` (JSON list) and ``skelloc.input_spec`` (JSON).
+:func:`load_into` is the one strict loader, used by :meth:`Localizer.load
+<skelloc.models.localizer.Localizer.load>`, by :func:`skelloc.load` (``skelloc.hub.build``) and
+by the checkpoint converters: any missing, unexpected or mis-shaped key raises
+:class:`~skelloc.errors.IncompatibleWeightsError` listing them. Writes are atomic (temp file +
+``os.replace``). This module knows the model only through :class:`SavableModel`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from skelloc._atomic import atomic_path, atomic_write_text
+from skelloc._version import __version__
+from skelloc.errors import (
+    ConfigError,
+    IncompatibleWeightsError,
+    UnsafeCheckpointError,
+    WeightsNotFoundError,
+)
+from skelloc.model_config import InputSpec, ModelConfig
+
+__all__ = [
+    "CONFIG_FILE",
+    "ENCODER_FILE",
+    "HEAD_FILE",
+    "PICKLE_SUFFIXES",
+    "SCHEMA",
+    "SavableModel",
+    "WeightsMetadata",
+    "check_metadata",
+    "clean_state_dict",
+    "full_config_from_metadata",
+    "load_into",
+    "make_metadata",
+    "read_header",
+    "read_metadata",
+    "read_state_dict",
+    "save_model",
+    "strip_prefix",
+]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = "1"
+_MAX_LISTED = 20
+ENCODER_FILE = "encoder.safetensors"
+HEAD_FILE = "head.safetensors"
+CONFIG_FILE = "config.json"
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".tar")
+_WRAPPERS = ("state_dict_ema", "model_ema", "ema", "state_dict", "model", "net", "module")
+_PREFIXES = ("module.", "_orig_mod.")
+
+
+class SavableModel(Protocol):
+    """What :func:`save_model` needs of a model (a ``Localizer`` has it)."""
+
+    encoder: nn.Module
+    head: nn.Module | None
+    labels: list[str]
+    input_spec: InputSpec
+    config: ModelConfig | None
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class WeightsMetadata:
+    """The skelloc header of one safetensors file."""
+
+    component: str
+    config: ModelConfig
+    labels: list[str]
+    input_spec: InputSpec
+    version: str
+    schema: str = SCHEMA
+
+    @property
+    def architecture(self) -> str:
+        return self.config.architecture
+
+
+def make_metadata(model: SavableModel, component: str) -> dict[str, str]:
+    """The ``__metadata__`` dict written into every file of ``model``."""
+    if model.config is None:
+        raise ConfigError(
+            "this model has no ModelConfig (build it with create_model) and cannot be saved"
+        )
+    return {
+        "format": "pt",
+        "skelloc.schema": SCHEMA,
+        "skelloc.component": component,
+        "skelloc.architecture": model.config.architecture,
+        "skelloc.model_args": model.config.to_json(),
+        "skelloc.version": __version__,
+        "skelloc.labels": json.dumps(list(model.labels)),
+        "skelloc.input_spec": json.dumps(model.input_spec.to_dict(), sort_keys=True),
+    }
+
+
+def _tensors(module: Any, prefix: str = "") -> dict[str, Tensor]:
+    return {
+        prefix + k: v.detach().to("cpu").contiguous().clone()
+        for k, v in module.state_dict().items()
+    }
+
+
+def _canonical_header(path: Path) -> None:
+    """Rewrite a safetensors header with sorted keys, in place and at the same length.
+
+    The safetensors library writes ``__metadata__`` in hash-map order, which differs from one
+    process to the next; sorting makes equal tensors and metadata give identical bytes (and so
+    the same sha256 in a manifest). Readers do not depend on the header's key order.
+    """
+    with open(path, "r+b") as fh:
+        (length,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(length))
+        text = json.dumps(header, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode("utf-8")
+        if len(text) <= length:
+            fh.seek(8)
+            fh.write(text + b" " * (length - len(text)))
+
+
+def _atomic_save(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+        _canonical_header(tmp)
+
+
+def save_model(model: SavableModel, path: str | os.PathLike[str]) -> Path:
+    """Save ``model``; a ``.safetensors`` path gives one file, any other path a directory."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        _atomic_save(_tensors(model), path, make_metadata(model, "full"))
+        return path
+    if path.exists() and not path.is_dir():
+        raise ConfigError(
+            f"{path} exists and is not a directory (use a .safetensors name for one file)"
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    _atomic_save(_tensors(model.encoder), path / ENCODER_FILE, make_metadata(model, "encoder"))
+    if model.head is not None:
+        _atomic_save(_tensors(model.head), path / HEAD_FILE, make_metadata(model, "head"))
+    else:
+        (path / HEAD_FILE).unlink(missing_ok=True)  # never leave a stale head behind
+    assert model.config is not None
+    config = {
+        "skelloc_schema": int(SCHEMA),
+        "skelloc_version": __version__,
+        **model.config.to_dict(),
+        "labels": list(model.labels),
+        "input_spec": model.input_spec.to_dict(),
+    }
+    atomic_write_text(path / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------------------- reading
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise WeightsNotFoundError(f"weights file not found: {path}")
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file (header only; no tensor is read)."""
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return dict(fh.metadata() or {})
+    except Exception as err:  # noqa: BLE001 - SafetensorError, OSError, ...
+        raise IncompatibleWeightsError(f"{path} is not a readable safetensors file: {err}") from err
+
+
+def read_metadata(path: str | os.PathLike[str]) -> WeightsMetadata:
+    """Read the skelloc header of a safetensors file (no tensors are loaded)."""
+    path = Path(path)
+    _require_file(path)
+    meta = read_header(path)
+    if "skelloc.schema" not in meta:
+        raise IncompatibleWeightsError(
+            f"{path} has no skelloc metadata; convert original checkpoints with `skelloc convert`"
+        )
+    if meta["skelloc.schema"] != SCHEMA:
+        raise IncompatibleWeightsError(
+            f"{path} uses skelloc schema {meta['skelloc.schema']!r}; this version reads {SCHEMA!r}"
+        )
+    try:
+        config = ModelConfig.from_dict(json.loads(meta["skelloc.model_args"]))
+        labels = [str(x) for x in json.loads(meta.get("skelloc.labels", "[]"))]
+        spec = InputSpec.from_dict(json.loads(meta["skelloc.input_spec"]))
+        component = meta["skelloc.component"]
+    except (KeyError, ValueError, TypeError) as exc:
+        raise IncompatibleWeightsError(f"{path} has invalid skelloc metadata: {exc}") from exc
+    if meta.get("skelloc.architecture", config.architecture) != config.architecture:
+        raise IncompatibleWeightsError(
+            f"{path}: skelloc.architecture={meta['skelloc.architecture']!r} disagrees with "
+            f"the config's {config.architecture!r}"
+        )
+    return WeightsMetadata(component, config, labels, spec, meta.get("skelloc.version", ""))
+
+
+def read_state_dict(path: str | os.PathLike[str], *, allow_pickle: bool = False,
+                    device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file, or (opt-in) of a pickle checkpoint via ``weights_only``."""
+    p = Path(path)
+    if p.suffix == ".safetensors" or not p.exists():
+        _require_file(p)
+        try:
+            return dict(load_file(str(p), device=str(device)))
+        except Exception as err:  # noqa: BLE001
+            raise IncompatibleWeightsError(
+                f"{p} is not a readable safetensors file: {err}") from err
+    if p.suffix in PICKLE_SUFFIXES or p.name.endswith(".pth.tar"):
+        if not allow_pickle:
+            raise UnsafeCheckpointError(
+                f"{p} is a pickle checkpoint; pickle can run arbitrary code, so skelloc refuses "
+                "it. Convert it with 'skelloc convert', or pass allow_pickle=True to read it "
+                "with torch.load(weights_only=True).")
+        try:
+            obj = torch.load(str(p), map_location=device, weights_only=True)
+        except Exception as err:  # noqa: BLE001 - UnpicklingError, RuntimeError, ...
+            raise IncompatibleWeightsError(
+                f"{p} could not be read with torch.load(weights_only=True) (skelloc never falls "
+                f"back to unsafe unpickling): {err}") from err
+        return clean_state_dict(obj, source=str(p))
+    raise IncompatibleWeightsError(f"{p}: unknown weights format (expected .safetensors)")
+
+
+def clean_state_dict(obj: Any, *, source: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """Unwrap ``state_dict``/``model``/``ema`` sub-dicts and strip ``module.``/``_orig_mod.``."""
+    for _ in range(3):
+        if isinstance(obj, Mapping) and not any(isinstance(v, torch.Tensor) for v in obj.values()):
+            inner = next((obj[k] for k in _WRAPPERS if isinstance(obj.get(k), Mapping)), None)
+            if inner is None:
+                break
+            obj = inner
+    if not isinstance(obj, Mapping):
+        raise IncompatibleWeightsError(f"{source} holds no state dict ({type(obj).__name__})")
+    out: dict[str, torch.Tensor] = {}
+    for key, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            continue
+        k = str(key)
+        changed = True
+        while changed:
+            changed = False
+            for prefix in _PREFIXES:
+                if k.startswith(prefix):
+                    k, changed = k[len(prefix):], True
+        out[k] = value
+    if not out:
+        raise IncompatibleWeightsError(f"{source} contains no tensors")
+    return out
+
+
+def strip_prefix(sd: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """Drop ``prefix`` from every key when all keys carry it."""
+    if sd and all(k.startswith(prefix) for k in sd):
+        return {k[len(prefix):]: v for k, v in sd.items()}
+    return dict(sd)
+
+
+def _listing(title: str, items: list[str]) -> str:
+    shown = ", ".join(items[:_MAX_LISTED])
+    more = f" (+{len(items) - _MAX_LISTED} more)" if len(items) > _MAX_LISTED else ""
+    return f"{title} ({len(items)}): {shown}{more}"
+
+
+def load_into(module: nn.Module, state: Mapping[str, Tensor], *, what: str,
+              drop: Iterable[str] = (), source: str = "") -> list[str]:
+    """Load ``state`` into ``module`` strictly, except the keys in ``drop``.
+
+    Returns the keys that were left at their fresh initialisation (the dropped ones). Raises
+    :class:`IncompatibleWeightsError` listing missing and unexpected keys and shape mismatches,
+    and when no key overlaps at all (never a silently random model).
+    """
+    own = module.state_dict()
+    drop_set = set(drop)
+    sd = {k: v for k, v in state.items() if k not in drop_set}
+    overlap = set(sd) & set(own)
+    where = f"{what} weights" + (f" from {source}" if source else "")
+    if not overlap and own:
+        raise IncompatibleWeightsError(
+            f"{where}: no key matches the model at all, so loading would give a random model. "
+            f"checkpoint keys: {', '.join(sorted(state)[:8])}; "
+            f"model keys: {', '.join(sorted(own)[:8])}")
+    missing = sorted(k for k in own if k not in sd and k not in drop_set)
+    unexpected = sorted(k for k in sd if k not in own)
+    shapes = sorted(f"{k} {tuple(sd[k].shape)} vs {tuple(own[k].shape)}"
+                    for k in overlap if tuple(sd[k].shape) != tuple(own[k].shape))
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(_listing("missing keys", missing))
+        if unexpected:
+            parts.append(_listing("unexpected keys", unexpected))
+        if shapes:
+            parts.append(_listing("shape mismatches (file vs model)", shapes))
+        raise IncompatibleWeightsError(f"{where} do not fit the model: " + "; ".join(parts))
+    module.load_state_dict(sd, strict=not drop_set)
+    return sorted(drop_set & set(own))
+
+
+def full_config_from_metadata(meta: Mapping[str, str], source: str) -> dict[str, Any]:
+    """The full model config stored under ``skelloc.model_args``."""
+    if "skelloc.architecture" not in meta or "skelloc.model_args" not in meta:
+        raise IncompatibleWeightsError(
+            f"{source} has no skelloc metadata (skelloc.architecture / skelloc.model_args); "
+            "it is not a skelloc weights file. Convert original checkpoints with "
+            "'skelloc convert'.")
+    try:
+        cfg = json.loads(meta["skelloc.model_args"])
+    except json.JSONDecodeError as err:
+        raise IncompatibleWeightsError(f"{source}: skelloc.model_args is not JSON: {err}") from err
+    if not isinstance(cfg, dict):
+        raise IncompatibleWeightsError(f"{source}: skelloc.model_args is not a JSON object")
+    if "model_args" not in cfg:  # tolerate files that store only the backbone kwargs
+        cfg = {"architecture": meta["skelloc.architecture"], "model_args": cfg}
+    return cfg
+
+
+def _norm(x: Any) -> Any:
+    return json.loads(json.dumps(x, sort_keys=True))
+
+
+def check_metadata(path: str | os.PathLike[str], *, role: str, architecture: str,
+                   model_args: Mapping[str, Any], head_name: str | None,
+                   head_args: Mapping[str, Any], num_classes: int) -> dict[str, str]:
+    """Cross-check a file's metadata with the manifest (:class:`IncompatibleWeightsError`)."""
+    meta = read_header(path)
+    cfg = full_config_from_metadata(meta, str(path))
+    problems = []
+    component = meta.get("skelloc.component")
+    if component not in (role, "full"):
+        problems.append(f"component is {component!r}, expected {role!r}")
+    if meta["skelloc.architecture"] != architecture:
+        problems.append(f"architecture {meta['skelloc.architecture']!r} != manifest "
+                        f"{architecture!r}")
+    if _norm(cfg.get("model_args", {})) != _norm(dict(model_args)):
+        problems.append(f"model_args {cfg.get('model_args')} != manifest {dict(model_args)}")
+    if role == "head":
+        if cfg.get("head") != head_name:
+            problems.append(f"head {cfg.get('head')!r} != manifest {head_name!r}")
+        if _norm(cfg.get("head_args") or {}) != _norm(dict(head_args)):
+            problems.append(f"head_args {cfg.get('head_args')} != manifest {dict(head_args)}")
+        if "num_classes" in cfg and cfg["num_classes"] != num_classes:
+            problems.append(f"num_classes {cfg['num_classes']} != manifest {num_classes}")
+    if problems:
+        raise IncompatibleWeightsError(f"{path} does not match its manifest entry: "
+                                       + "; ".join(problems))
+    return meta
