@@ -22,8 +22,8 @@ PACKAGE = Path(skelloc.__file__).parent
 
 #: lowest first; each layer may import only the layers above it in this list (and itself)
 LAYERS: list[tuple[str, ...]] = [
-    ("skelloc.errors", "skelloc._version", "skelloc._atomic", "skelloc._lazy"),
-    ("skelloc.model_config",),
+    ("skelloc.errors", "skelloc._version", "skelloc._lazy"),
+    ("skelloc._atomic", "skelloc.model_config"),
     ("skelloc.skeleton", "skelloc.metrics"),
     ("skelloc.inference",),
     ("skelloc.io",),

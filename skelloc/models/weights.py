@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -58,11 +59,13 @@ __all__ = [
     "clean_state_dict",
     "full_config_from_metadata",
     "load_into",
+    "load_torch_file",
     "make_metadata",
     "read_header",
     "read_metadata",
     "read_state_dict",
     "save_model",
+    "save_tensors",
     "strip_prefix",
 ]
 
@@ -76,6 +79,10 @@ CONFIG_FILE = "config.json"
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".tar")
 _WRAPPERS = ("state_dict_ema", "model_ema", "ema", "state_dict", "model", "net", "module")
 _PREFIXES = ("module.", "_orig_mod.")
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
 class SavableModel(Protocol):
@@ -148,26 +155,29 @@ def _canonical_header(path: Path) -> None:
             fh.write(text + b" " * (length - len(text)))
 
 
-def _atomic_save(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
-    with atomic_path(path) as tmp:
+def save_tensors(tensors: dict[str, Tensor], path: str | os.PathLike[str],
+                 metadata: dict[str, str]) -> Path:
+    """Write a safetensors file with the canonical header, atomically and durably (fsync)."""
+    with atomic_path(path, durable=True) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
         _canonical_header(tmp)
+    return Path(path)
 
 
 def save_model(model: SavableModel, path: str | os.PathLike[str]) -> Path:
     """Save ``model``; a ``.safetensors`` path gives one file, any other path a directory."""
     path = Path(path)
     if path.suffix == ".safetensors":
-        _atomic_save(_tensors(model), path, make_metadata(model, "full"))
+        save_tensors(_tensors(model), path, make_metadata(model, "full"))
         return path
     if path.exists() and not path.is_dir():
         raise ConfigError(
             f"{path} exists and is not a directory (use a .safetensors name for one file)"
         )
     path.mkdir(parents=True, exist_ok=True)
-    _atomic_save(_tensors(model.encoder), path / ENCODER_FILE, make_metadata(model, "encoder"))
+    save_tensors(_tensors(model.encoder), path / ENCODER_FILE, make_metadata(model, "encoder"))
     if model.head is not None:
-        _atomic_save(_tensors(model.head), path / HEAD_FILE, make_metadata(model, "head"))
+        save_tensors(_tensors(model.head), path / HEAD_FILE, make_metadata(model, "head"))
     else:
         (path / HEAD_FILE).unlink(missing_ok=True)  # never leave a stale head behind
     assert model.config is not None
@@ -194,7 +204,8 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, str]:
         with safe_open(str(path), framework="pt") as fh:
             return dict(fh.metadata() or {})
     except Exception as err:  # noqa: BLE001 - SafetensorError, OSError, ...
-        raise IncompatibleWeightsError(f"{path} is not a readable safetensors file: {err}") from err
+        raise IncompatibleWeightsError(
+            f"{path} is not a readable safetensors file: {_first_line(err)}") from None
 
 
 def read_metadata(path: str | os.PathLike[str]) -> WeightsMetadata:
@@ -235,21 +246,33 @@ def read_state_dict(path: str | os.PathLike[str], *, allow_pickle: bool = False,
             return dict(load_file(str(p), device=str(device)))
         except Exception as err:  # noqa: BLE001
             raise IncompatibleWeightsError(
-                f"{p} is not a readable safetensors file: {err}") from err
+                f"{p} is not a readable safetensors file: {_first_line(err)}") from None
     if p.suffix in PICKLE_SUFFIXES or p.name.endswith(".pth.tar"):
         if not allow_pickle:
             raise UnsafeCheckpointError(
                 f"{p} is a pickle checkpoint; pickle can run arbitrary code, so skelloc refuses "
                 "it. Convert it with 'skelloc convert', or pass allow_pickle=True to read it "
                 "with torch.load(weights_only=True).")
-        try:
-            obj = torch.load(str(p), map_location=device, weights_only=True)
-        except Exception as err:  # noqa: BLE001 - UnpicklingError, RuntimeError, ...
-            raise IncompatibleWeightsError(
-                f"{p} could not be read with torch.load(weights_only=True) (skelloc never falls "
-                f"back to unsafe unpickling): {err}") from err
+        obj = load_torch_file(p, "pickle checkpoint", device=device)
         return clean_state_dict(obj, source=str(p))
     raise IncompatibleWeightsError(f"{p}: unknown weights format (expected .safetensors)")
+
+
+def load_torch_file(path: str | os.PathLike[str], what: str = "checkpoint",
+                    device: str | torch.device = "cpu") -> Any:
+    """``torch.load(weights_only=True)`` with every failure typed: a refused pickle is an
+    :class:`UnsafeCheckpointError`, a truncated or corrupt file an
+    :class:`IncompatibleWeightsError` (both exit 6); nothing in the file is executed."""
+    try:
+        return torch.load(str(path), map_location=device, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UnsafeCheckpointError(
+            f"{path}: the {what} holds objects other than tensors and plain containers; "
+            f"refused, nothing was executed ({_first_line(err)})") from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError,
+            TypeError, IndexError, UnicodeDecodeError, MemoryError) as err:
+        raise IncompatibleWeightsError(
+            f"{path}: not a readable {what} (truncated or corrupt: {_first_line(err)})") from None
 
 
 def clean_state_dict(obj: Any, *, source: str = "checkpoint") -> dict[str, torch.Tensor]:
