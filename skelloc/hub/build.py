@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -14,29 +13,11 @@ from skelloc.hub.manifest import ModelEntry
 from skelloc.models.weights import check_metadata, load_into, read_state_dict, strip_prefix
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skelloc.model_config import InputSpec
     from skelloc.models.localizer import Localizer
 
-__all__ = ["build_model", "make_input_spec"]
+__all__ = ["build_model"]
 
 log = logging.getLogger(__name__)
-
-_SPEC_ALIASES = {"joint_layout": "layout", "joints": "num_joints", "normalisation": "normalization"}
-
-
-def make_input_spec(spec: dict[str, Any]) -> InputSpec:
-    """Map a manifest ``input_spec`` onto :class:`InputSpec` (unknown keys are kept only in the
-    manifest, e.g. ``coordinate_frame``)."""
-    from skelloc.model_config import InputSpec
-
-    known = {f.name for f in fields(InputSpec)}
-    kwargs: dict[str, Any] = {}
-    for key, value in spec.items():
-        key = _SPEC_ALIASES.get(key, key)
-        if key in known:
-            kwargs[key] = float(value) if key == "fps" else value
-    return InputSpec(**kwargs)
-
 
 def build_model(entry: ModelEntry, files: dict[str, Path], *, num_classes: int | None = None,
                 device: str | torch.device = "cpu", load_head: bool = True,
@@ -64,11 +45,11 @@ def build_model(entry: ModelEntry, files: dict[str, Path], *, num_classes: int |
     model = create_model(
         entry.architecture, num_classes=nc, head=entry.head_name if has_head else None,
         labels=list(entry.label_names) if nc == k else None,
-        input_spec=make_input_spec(entry.input_spec), head_args=dict(entry.head_args) or None,
+        input_spec=entry.input_spec, head_args=dict(entry.head_args) or None,
         **entry.model_args,
     )
-    if entry.raw.get("inference"):  # the model's own decoder / window defaults
-        model.set_inference_defaults(**entry.raw["inference"])
+    if entry.inference:  # the model's own decoder / window defaults
+        model.set_inference_defaults(**entry.inference)
     if full_file is not None:
         full = read_state_dict(full_file, allow_pickle=allow_pickle)
         enc_sd = {kk[8:]: v for kk, v in full.items() if kk.startswith("encoder.")}

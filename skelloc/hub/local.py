@@ -16,8 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from skelloc.errors import ChecksumMismatchError, IncompatibleWeightsError, WeightsNotFoundError
-from skelloc.hub.manifest import Manifest, ModelEntry, parse_entry, read_manifest
+from skelloc.hub.manifest import (
+    Manifest,
+    ModelEntry,
+    parse_entry,
+    parse_input_spec,
+    read_manifest,
+)
 from skelloc.hub.verify import sha256_file
+from skelloc.model_config import default_labels
 from skelloc.models.weights import PICKLE_SUFFIXES, full_config_from_metadata, read_header
 
 __all__ = ["LocalSource", "inspect_local", "read_sha256sums", "verify_sha256sums"]
@@ -75,13 +82,14 @@ def _entry_from_config(cfg: dict[str, Any], name: str, origin: str) -> ModelEntr
     num_classes = cfg.get("num_classes")
     if not isinstance(labels, list):
         n = int(num_classes) if isinstance(num_classes, int) else 0
-        labels = [f"class_{i}" for i in range(n)]
+        labels = default_labels(n)
     return ModelEntry(
         name=name, architecture=str(cfg.get("architecture")),
-        model_args=dict(cfg.get("model_args") or {}), input_spec=dict(cfg.get("input_spec") or {}),
+        model_args=dict(cfg.get("model_args") or {}),
+        input_spec=parse_input_spec(dict(cfg.get("input_spec") or {}), origin, "input_spec"),
         label_names=[str(x) for x in labels], head_name=cfg.get("head"),
         head_args=dict(cfg.get("head_args") or {}), classifier_keys=[], files={}, raw=cfg,
-        origin=origin,
+        origin=origin, inference=dict(cfg.get("inference") or {}),
     )
 
 

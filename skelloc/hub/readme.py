@@ -34,7 +34,7 @@ def models_table(pattern: str = "*") -> str:
     for name in reg.names(pattern):
         e = reg.models[name]
         spec = e.input_spec
-        inp = f"{spec.get('layout', spec.get('joint_layout', '?'))} @ {spec.get('fps', '?')} fps"
+        inp = f"{spec.layout} @ {spec.fps} fps"
         default = " (default)" if reg.default == name else ""
         rows.append(f"| `{name}`{default} | {e.architecture} | {e.head_name or '-'} | "
                     f"{e.num_classes} | {inp} | {', '.join(e.raw.get('datasets', [])) or '-'} | "

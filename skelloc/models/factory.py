@@ -42,7 +42,7 @@ def create_model(
     labels: Sequence[str] | None = None,
     input_spec: InputSpec | Mapping[str, Any] | None = None,
     head_args: Mapping[str, Any] | None = None,
-    **backbone_args: Any,
+    **model_args: Any,
 ) -> Localizer:
     """Build a randomly initialised model.
 
@@ -53,7 +53,8 @@ def create_model(
         labels: K class names (default ``class_0 ..``).
         input_spec: the expected input; default derived from the encoder.
         head_args: extra keyword arguments of the head (e.g. ``fusion_dim``).
-        **backbone_args: keyword arguments of the backbone (e.g. ``base_channels=16``).
+        **model_args: keyword arguments of the backbone (e.g. ``base_channels=16``), recorded
+            as the config's ``model_args``.
 
     Raises:
         UnknownArchitectureError: unknown architecture or head name (with close matches).
@@ -82,7 +83,7 @@ def create_model(
     if head is not None and num_classes < 1:
         raise ConfigError(f"head {head!r} needs num_classes >= 1, got {num_classes}")
 
-    model_args = _jsonable(backbone_args, "backbone arguments")
+    model_args = _jsonable(model_args, "backbone arguments")
     h_args = _jsonable(head_args or {}, "head_args")
     encoder = build_backbone(architecture, **model_args)
     head_module = None

@@ -155,8 +155,8 @@ def convert_state_dict(kind: str, state: Mapping[str, Tensor], *, layout: str | 
                        stride_blocks: Sequence[int] | None = None,
                        source: str = "checkpoint") -> Localizer:
     """Build an encoder-only skelloc model from an original state dict (loaded strictly)."""
-    from skelloc.models.weights import clean_state_dict
     from skelloc.models.factory import create_model
+    from skelloc.models.weights import clean_state_dict
 
     try:
         converter = CONVERTERS[kind]
