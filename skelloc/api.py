@@ -53,6 +53,10 @@ def predict_frames(
 ) -> np.ndarray:
     """Per-frame class probabilities ``(T_in, K+1)`` (background last) at the input's frames.
 
+    Rows sum to one for a single-label model (softmax); a multi-label model
+    (``model.output == "sigmoid"``) gives each class, background included, its own probability,
+    so overlapping actions can all be high at once.
+
     Args:
         seq: ``(T, V, C)`` / ``(T, M, V, C)`` array or tensor, or a ``SkeletonSequence``.
         model: a ``Localizer``, a model name or path, or ``None`` for the bundled default.

@@ -16,7 +16,7 @@ from typing import Any
 
 from skelloc.errors import ConfigError
 
-__all__ = ["INFERENCE_KEYS", "InputSpec", "ModelConfig", "default_labels"]
+__all__ = ["INFERENCE_KEYS", "OUTPUTS", "InputSpec", "ModelConfig", "default_labels"]
 
 
 def default_labels(num_classes: int) -> list[str]:
@@ -36,6 +36,9 @@ def _from_mapping(cls: type, data: Mapping[str, Any], what: str) -> Any:
 
 #: per-model inference defaults a :class:`ModelConfig` may carry (see ``skelloc.inference``)
 INFERENCE_KEYS = ("decoder", "window", "window_overlap", "window_weighting")
+#: how frame logits become probabilities: one softmax over K+1 classes (one label per frame), or
+#: an independent sigmoid per class (multi-label: overlapping actions can all be found)
+OUTPUTS = ("softmax", "sigmoid")
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,11 @@ class ModelConfig:
     head_args: dict[str, Any] = field(default_factory=dict)
     num_classes: int = 0
     inference: dict[str, Any] = field(default_factory=dict)
+    output: str = "softmax"
 
     def __post_init__(self) -> None:
+        if self.output not in OUTPUTS:
+            raise ConfigError(f"output must be one of {list(OUTPUTS)}, got {self.output!r}")
         unknown = sorted(set(self.inference or {}) - set(INFERENCE_KEYS))
         if unknown:
             raise ConfigError(f"unknown inference setting(s) {unknown}; known: "
@@ -94,6 +100,8 @@ class ModelConfig:
         }
         if self.inference:
             out["inference"] = dict(self.inference)
+        if self.output != "softmax":  # single-label files stay byte-identical
+            out["output"] = self.output
         return out
 
     def to_json(self) -> str:

@@ -90,6 +90,7 @@ def _entry_from_config(cfg: dict[str, Any], name: str, origin: str) -> ModelEntr
         label_names=[str(x) for x in labels], head_name=cfg.get("head"),
         head_args=dict(cfg.get("head_args") or {}), classifier_keys=[], files={}, raw=cfg,
         origin=origin, inference=dict(cfg.get("inference") or {}),
+        output=str(cfg.get("output", "softmax")),
     )
 
 

@@ -108,6 +108,7 @@ class ModelEntry:
     origin: str = "<memory>"
     inference: dict[str, Any] = field(default_factory=dict)
     task: str = DEFAULT_TASK
+    output: str = "softmax"
 
     @property
     def num_classes(self) -> int:
@@ -117,7 +118,8 @@ class ModelEntry:
     def config(self) -> ModelConfig:
         """The model configuration this entry describes (as stored in its weights files)."""
         return ModelConfig(self.architecture, dict(self.model_args), self.head_name,
-                           dict(self.head_args), self.num_classes, dict(self.inference))
+                           dict(self.head_args), self.num_classes, dict(self.inference),
+                           self.output)
 
     @property
     def license_id(self) -> str:
@@ -279,13 +281,14 @@ def parse_entry(name: str, data: Any, origin: str = "<memory>") -> ModelEntry:
         mirrors=list(mirrors), aliases=list(aliases), description=description,
         raw=copy.deepcopy(data), origin=origin,
         inference=dict(inference) if isinstance(inference, dict) else inference, task=task,
+        output=data.get("output", "softmax"),
     )
     if not isinstance(inference, dict):
         raise _fail(origin, f"{where}.inference", "must be an object")
     try:
-        entry.config  # noqa: B018 - validates the inference keys
+        entry.config  # noqa: B018 - validates the inference keys and the output
     except ConfigError as err:
-        raise _fail(origin, f"{where}.inference", str(err)) from None
+        raise _fail(origin, where, str(err)) from None
     return entry
 
 

@@ -42,6 +42,7 @@ def create_model(
     labels: Sequence[str] | None = None,
     input_spec: InputSpec | Mapping[str, Any] | None = None,
     head_args: Mapping[str, Any] | None = None,
+    output: str = "softmax",
     **model_args: Any,
 ) -> Localizer:
     """Build a randomly initialised model.
@@ -53,6 +54,8 @@ def create_model(
         labels: K class names (default ``class_0 ..``).
         input_spec: the expected input; default derived from the encoder.
         head_args: extra keyword arguments of the head (e.g. ``fusion_dim``).
+        output: ``"softmax"`` (one class per frame) or ``"sigmoid"`` (independent per-class
+            probabilities, for multi-label ground truth such as BABEL's overlapping actions).
         **model_args: keyword arguments of the backbone (e.g. ``base_channels=16``), recorded
             as the config's ``model_args``.
 
@@ -101,6 +104,7 @@ def create_model(
         head=head,
         head_args=h_args,
         num_classes=int(num_classes),
+        output=output,
     )
     return Localizer(encoder, head_module, label_list, input_spec=input_spec, config=config)
 

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from skelloc.errors import ConfigError, IncompatibleWeightsError, WeightsNotFoundError
-from skelloc.model_config import INFERENCE_KEYS, InputSpec, ModelConfig, default_labels
+from skelloc.model_config import INFERENCE_KEYS, OUTPUTS, InputSpec, ModelConfig, default_labels
 from skelloc.models.base import interpolate_linear, pool_joints_persons
 from skelloc.models.weights import (
     CONFIG_FILE,
@@ -34,7 +34,7 @@ from skelloc.models.weights import (
     save_model,
 )
 
-__all__ = ["INFERENCE_KEYS", "InputSpec", "Localizer", "ModelConfig", "load_model",
+__all__ = ["INFERENCE_KEYS", "OUTPUTS", "InputSpec", "Localizer", "ModelConfig", "load_model",
            "model_from_files"]
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,16 @@ class Localizer(nn.Module):
     @property
     def background_index(self) -> int:
         return len(self.labels)
+
+    @property
+    def output(self) -> str:
+        """``"softmax"`` (one label per frame) or ``"sigmoid"`` (multi-label), see
+        :data:`OUTPUTS`."""
+        return self.config.output if self.config is not None else "softmax"
+
+    @property
+    def multilabel(self) -> bool:
+        return self.output == "sigmoid"
 
     @property
     def architecture(self) -> str | None:

@@ -55,7 +55,8 @@ def build_model(cfg: TrainConfig, cache: SkeletonCache, head: bool = True) -> An
     model_args.setdefault("layout", spec.layout)
     if head and cfg.model.head is not None:
         return create_model(cfg.model.architecture, head=cfg.model.head, labels=cache.classes,
-                            input_spec=spec, head_args=head_arguments(cfg), **model_args)
+                            input_spec=spec, head_args=head_arguments(cfg),
+                            output=cfg.model.output, **model_args)
     return create_model(cfg.model.architecture, head=None, input_spec=spec, **model_args)
 
 

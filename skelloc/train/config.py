@@ -107,6 +107,9 @@ class ModelSection:
     head: str | None = "ufusion"
     model_args: dict[str, Any] = field(default_factory=dict)
     head_args: dict[str, Any] = field(default_factory=dict)
+    # "softmax": one label per frame, cross-entropy; "sigmoid": multi-label (overlapping
+    # segments all count), per-class binary cross-entropy and sigmoid probabilities
+    output: str = "softmax"
 
 
 @dataclass
@@ -395,6 +398,7 @@ def validate_config(cfg: TrainConfig) -> None:
         (cfg.pretrain.batch_size >= 1 and cfg.finetune.batch_size >= 1,
          "batch sizes must be positive"),
         (cfg.eval.decoder in ("proposals", "argmax"), "eval.decoder must be proposals or argmax"),
+        (cfg.model.output in ("softmax", "sigmoid"), "model.output must be softmax or sigmoid"),
     ]
     for ok, message in checks:
         if not ok:
