@@ -20,7 +20,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 import numpy as np
@@ -104,10 +104,13 @@ class InferenceOptions:
     precision: Precision = "fp32"
 
     @classmethod
-    def split(cls, kwargs: Mapping[str, Any]) -> tuple[InferenceOptions, dict[str, Any]]:
-        """The options among ``kwargs``, and the other keyword arguments."""
+    def split(
+        cls, kwargs: Mapping[str, Any], base: InferenceOptions | None = None
+    ) -> tuple[InferenceOptions, dict[str, Any]]:
+        """``base`` (default: the defaults) updated with the options among ``kwargs``, and the
+        other keyword arguments."""
         names = {f.name for f in fields(cls)}
-        options = cls(**{k: v for k, v in kwargs.items() if k in names})
+        options = replace(base or cls(), **{k: v for k, v in kwargs.items() if k in names})
         return options, {k: v for k, v in kwargs.items() if k not in names}
 
 
@@ -290,10 +293,15 @@ def _probabilities(
 
 
 # --------------------------------------------------------------------------- the API
-def predict_frames(seq: Any, model: Any, options: InferenceOptions | None = None) -> np.ndarray:
+def predict_frames(
+    seq: Any, model: Any, options: InferenceOptions | None = None, **kwargs: Any
+) -> np.ndarray:
     """Per-frame class probabilities ``(T_in, K+1)`` (background last) at the input's frames
-    (see :func:`skelloc.predict_frames`)."""
-    net, run, probs = _probabilities(seq, model, options or InferenceOptions())
+    (see :func:`skelloc.predict_frames`). Keyword arguments override fields of ``options``."""
+    opts, rest = InferenceOptions.split(kwargs, options)
+    if rest:
+        raise TypeError(f"predict_frames() got unexpected keyword arguments {sorted(rest)}")
+    net, run, probs = _probabilities(seq, model, opts)
     return map_to_input(probs, float(net.input_spec.fps), run.input_fps, run.input_frames)
 
 
@@ -321,10 +329,12 @@ def analyze(
     options: InferenceOptions | None = None,
     *,
     decoder: str | None = None,
-    **decoder_args: Any,
+    **kwargs: Any,
 ) -> Localization:
-    """Segments and per-frame probabilities from one forward pass (see :func:`skelloc.analyze`)."""
-    net, run, probs = _probabilities(seq, model, options or InferenceOptions())
+    """Segments and per-frame probabilities from one forward pass (see :func:`skelloc.analyze`).
+    Keyword arguments override fields of ``options``; the others go to the decoder."""
+    opts, decoder_args = InferenceOptions.split(kwargs, options)
+    net, run, probs = _probabilities(seq, model, opts)
     model_fps = float(net.input_spec.fps)
     segments = _decode(net, run, probs, decoder, decoder_args)
     return Localization(
@@ -341,24 +351,26 @@ def localize(
     options: InferenceOptions | None = None,
     *,
     decoder: str | None = None,
-    **decoder_args: Any,
+    **kwargs: Any,
 ) -> list[Segment]:
-    """Detect action segments (see :func:`skelloc.localize`)."""
-    net, run, probs = _probabilities(seq, model, options or InferenceOptions())
+    """Detect action segments (see :func:`skelloc.localize`). Keyword arguments override fields
+    of ``options``; the others go to the decoder."""
+    opts, decoder_args = InferenceOptions.split(kwargs, options)
+    net, run, probs = _probabilities(seq, model, opts)
     return _decode(net, run, probs, decoder, decoder_args)
 
 
 @overload
 def extract_features(
     seq: Any, model: Any, options: InferenceOptions | None = ..., *,
-    level: Literal["fused", "encoder"] = ..., native: Literal[False] = ...,
+    level: Literal["fused", "encoder"] = ..., native: Literal[False] = ..., **kwargs: Any,
 ) -> np.ndarray: ...
 
 
 @overload
 def extract_features(
     seq: Any, model: Any, options: InferenceOptions | None = ..., *,
-    level: Literal["fused", "encoder"] = ..., native: Literal[True],
+    level: Literal["fused", "encoder"] = ..., native: Literal[True], **kwargs: Any,
 ) -> tuple[np.ndarray, float]: ...
 
 
@@ -369,12 +381,16 @@ def extract_features(
     *,
     level: Literal["fused", "encoder"] = "fused",
     native: bool = False,
+    **kwargs: Any,
 ) -> np.ndarray | tuple[np.ndarray, float]:
     """Frame features ``(T_in, D)``, or ``(features (T_native, D), stride)`` with
-    ``native=True`` (see :func:`skelloc.extract_features`)."""
+    ``native=True`` (see :func:`skelloc.extract_features`). Keyword arguments override fields
+    of ``options``."""
     if level not in ("fused", "encoder"):
         raise ConfigError(f"level must be 'fused' or 'encoder', got {level!r}")
-    opts = options or InferenceOptions()
+    opts, rest = InferenceOptions.split(kwargs, options)
+    if rest:
+        raise TypeError(f"extract_features() got unexpected keyword arguments {sorted(rest)}")
     net = check_model(model)
     run = _prepare(seq, net, opts.fps, opts.layout, opts.nonfinite)
     dev = _resolve_device(net, opts.device)  # type: ignore[arg-type]

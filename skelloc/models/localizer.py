@@ -218,22 +218,19 @@ class Localizer(nn.Module):
         """See :func:`skelloc.predict_frames` (the keyword arguments are the same)."""
         from skelloc.inference import api
 
-        options, rest = api.InferenceOptions.split(kwargs)
-        return api.predict_frames(seq, self, options, **rest)
+        return api.predict_frames(seq, self, **kwargs)
 
     def localize(self, seq: Any, **kwargs: Any) -> Any:
         """See :func:`skelloc.localize` (the keyword arguments are the same)."""
         from skelloc.inference import api
 
-        options, rest = api.InferenceOptions.split(kwargs)
-        return api.localize(seq, self, options, **rest)
+        return api.localize(seq, self, **kwargs)
 
     def extract_features(self, seq: Any, **kwargs: Any) -> Any:
         """See :func:`skelloc.extract_features` (the keyword arguments are the same)."""
         from skelloc.inference import api
 
-        options, rest = api.InferenceOptions.split(kwargs)
-        return api.extract_features(seq, self, options, **rest)
+        return api.extract_features(seq, self, **kwargs)
 
     # ------------------------------------------------------------------ persistence
     @classmethod

@@ -110,6 +110,27 @@ def test_model_path_and_bad_model(model: torch.nn.Module, tmp_path: Path) -> Non
         api.predict_frames(x, model=42)
 
 
+def test_the_inference_layer_takes_a_loaded_model(model: torch.nn.Module, tmp_path: Path) -> None:
+    """skelloc.inference never loads by name (that is the facade's, skelloc.api); keyword
+    arguments and one InferenceOptions mean the same."""
+    from skelloc.inference import api as inference
+
+    path = tmp_path / "tiny.safetensors"
+    model.save(path)
+    x = motion(24, seed=3)
+    for not_a_model in (None, str(path)):
+        with pytest.raises(ConfigError, match="model must be"):
+            inference.predict_frames(x, not_a_model)
+    options = inference.InferenceOptions(window=16, overlap=8, fuse=False)
+    np.testing.assert_array_equal(inference.predict_frames(x, model, options),
+                                  inference.predict_frames(x, model, window=16, overlap=8,
+                                                           fuse=False))
+    np.testing.assert_array_equal(inference.predict_frames(x, model, options),
+                                  api.predict_frames(x, model, window=16, overlap=8, fuse=False))
+    assert inference.localize(x, model, options, decoder="argmax", min_length=1) == \
+        api.localize(x, model, window=16, overlap=8, fuse=False, decoder="argmax", min_length=1)
+
+
 def test_extract_features_levels_and_native_stride(model: torch.nn.Module) -> None:
     x = motion(30, seed=4)
     fused = api.extract_features(x, model)
