@@ -94,6 +94,7 @@ def analyze(
     nonfinite: NonFinitePolicy = "error",
     fuse: bool = True,
     precision: Precision = "fp32",
+    min_score: float | None = None,
     **decoder_args: Any,
 ) -> Localization:
     """Segments and per-frame probabilities from one forward pass (for plots and reports).
@@ -103,7 +104,7 @@ def analyze(
     options = InferenceOptions(fps, layout, batch_size, device, window, overlap, nonfinite,
                                fuse, precision)
     return _inference.analyze(seq, resolve_model(model), options, decoder=decoder,
-                              **decoder_args)
+                              min_score=min_score, **decoder_args)
 
 
 def localize(
@@ -120,9 +121,17 @@ def localize(
     nonfinite: NonFinitePolicy = "error",
     fuse: bool = True,
     precision: Precision = "fp32",
+    min_score: float | None = None,
     **decoder_args: Any,
 ) -> list[Segment]:
     """Detect action segments.
+
+    Segments scoring below ``min_score`` are dropped: by default the model's own output
+    threshold (its inference default ``min_score``, chosen on its validation split as the
+    score that maximises F1 at tIoU 0.5; 0 for a model without one). ``min_score=0`` returns
+    every proposal, which is what mAP evaluation needs. A model's ``boundary_shift``
+    inference default (seconds added to starts and ends, calibrated on its validation split)
+    is applied to every segment.
 
     Probabilities are decoded at the model's frame rate (so the decoders' frame-count
     parameters mean the same for every input) and the segment bounds are then mapped to the
@@ -136,7 +145,7 @@ def localize(
     options = InferenceOptions(fps, layout, batch_size, device, window, overlap, nonfinite,
                                fuse, precision)
     return _inference.localize(seq, resolve_model(model), options, decoder=decoder,
-                               **decoder_args)
+                               min_score=min_score, **decoder_args)
 
 
 @overload

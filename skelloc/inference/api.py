@@ -41,10 +41,13 @@ __all__ = [
     "InferenceOptions",
     "Localization",
     "analyze",
+    "boundary_shift",
     "check_model",
     "extract_features",
     "localize",
+    "boundary_shift",
     "map_to_input",
+    "output_threshold",
     "predict_frames",
     "window_config",
 ]
@@ -329,6 +332,7 @@ def analyze(
     options: InferenceOptions | None = None,
     *,
     decoder: str | None = None,
+    min_score: float | None = None,
     **kwargs: Any,
 ) -> Localization:
     """Segments and per-frame probabilities from one forward pass (see :func:`skelloc.analyze`).
@@ -336,7 +340,7 @@ def analyze(
     opts, decoder_args = InferenceOptions.split(kwargs, options)
     net, run, probs = _probabilities(seq, model, opts)
     model_fps = float(net.input_spec.fps)
-    segments = _decode(net, run, probs, decoder, decoder_args)
+    segments = _decode(net, run, probs, decoder, decoder_args, min_score)
     return Localization(
         segments=segments,
         probs=map_to_input(probs, model_fps, run.input_fps, run.input_frames),
@@ -351,13 +355,14 @@ def localize(
     options: InferenceOptions | None = None,
     *,
     decoder: str | None = None,
+    min_score: float | None = None,
     **kwargs: Any,
 ) -> list[Segment]:
     """Detect action segments (see :func:`skelloc.localize`). Keyword arguments override fields
     of ``options``; the others go to the decoder."""
     opts, decoder_args = InferenceOptions.split(kwargs, options)
     net, run, probs = _probabilities(seq, model, opts)
-    return _decode(net, run, probs, decoder, decoder_args)
+    return _decode(net, run, probs, decoder, decoder_args, min_score)
 
 
 @overload
@@ -407,11 +412,45 @@ def extract_features(
 
 # --------------------------------------------------------------------------- decoding helpers
 def _decode(
-    net: Any, run: _Run, probs: np.ndarray, decoder: str | None, decoder_args: dict[str, Any]
+    net: Any, run: _Run, probs: np.ndarray, decoder: str | None, decoder_args: dict[str, Any],
+    min_score: float | None = None,
 ) -> list[Segment]:
-    """Decode model-rate probabilities and map the segments to the input's frames."""
+    """Decode model-rate probabilities, map the segments to the input's frames (with the
+    model's boundary calibration) and keep those scoring at least the output threshold."""
     name, args = _decoder_choice(net, decoder, decoder_args)
-    return _to_segments(decode(probs, name, **args), net, float(net.input_spec.fps), run)
+    threshold = output_threshold(net, min_score)
+    segments = _to_segments(decode(probs, name, **args), net, float(net.input_spec.fps), run,
+                            boundary_shift(net))
+    return [s for s in segments if s.score >= threshold]
+
+
+def _inference_default(model: Any, key: str) -> Any:
+    cfg = getattr(model, "config", None)
+    return cfg.get(key) if cfg is not None else None
+
+
+def output_threshold(model: Any, min_score: float | None = None) -> float:
+    """``min_score`` if given, else the model's inference default ``min_score``, else 0."""
+    value = _inference_default(model, "min_score") if min_score is None else min_score
+    try:
+        threshold = float(0.0 if value is None else value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"min_score must be a number, got {value!r}") from None
+    if not math.isfinite(threshold):
+        raise ConfigError(f"min_score must be a finite number, got {value!r}")
+    return threshold
+
+
+def boundary_shift(model: Any) -> tuple[float, float]:
+    """The model's boundary calibration: seconds added to segment ``(start, end)``."""
+    value = _inference_default(model, "boundary_shift")
+    if value is None:
+        return (0.0, 0.0)
+    try:
+        start, end = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"boundary_shift must be [start_seconds, end_seconds], got {value!r}") from None
+    return (start, end)
 
 
 def _decoder_choice(
@@ -440,16 +479,17 @@ def _decoder_choice(
 
 
 def _to_segments(
-    detections: list[Detection], model: Any, model_fps: float, run: _Run
+    detections: list[Detection], model: Any, model_fps: float, run: _Run,
+    shift: tuple[float, float] = (0.0, 0.0),
 ) -> list[Segment]:
     from skelloc.skeleton.resample import map_frames
 
     labels = list(getattr(model, "labels", []) or [])
     out: list[Segment] = []
     for det in detections:
-        # model frames -> input frames, keeping the segment's full extent
-        start = map_frames(det.start, model_fps, run.input_fps, "floor")
-        end = map_frames(det.end, model_fps, run.input_fps, "ceil")
+        # model frames (+ the calibration) -> input frames, keeping the segment's full extent
+        start = map_frames(det.start + shift[0] * model_fps, model_fps, run.input_fps, "floor")
+        end = map_frames(det.end + shift[1] * model_fps, model_fps, run.input_fps, "ceil")
         start = min(max(start, 0), run.input_frames - 1)
         end = min(max(end, start + 1), run.input_frames)
         label = labels[det.label_id] if det.label_id < len(labels) else f"class_{det.label_id}"

@@ -25,7 +25,7 @@ from skelloc.errors import (
     NonFiniteError,
     ShapeError,
 )
-from skelloc.skeleton.sequence import SkeletonSequence
+from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 if TYPE_CHECKING:  # pragma: no cover
     from skelloc.model_config import InputSpec
@@ -67,8 +67,9 @@ def as_sequence(
             layout the model's layout is assumed when the joint count matches it (and a
             :class:`~skelloc.errors.LayoutMismatchError` naming the fix is raised later when it
             does not).
-        fps: frame rate; overrides the sequence's own. For a raw array without an fps the
-            model's frame rate is assumed (no resampling).
+        fps: frame rate; overrides the sequence's own. For a raw array without an fps,
+            30 fps is assumed (:data:`~skelloc.skeleton.sequence.DEFAULT_FPS`, never the
+            model's rate) with a :class:`~skelloc.errors.FrameRateAssumedWarning`.
         nonfinite: ``"error"`` (default) raises :class:`~skelloc.errors.NonFiniteError` on NaN
             or infinite coordinates; ``"interpolate"`` repairs them by linear interpolation in
             time, per coordinate (see :func:`interpolate_nonfinite`).
@@ -96,11 +97,12 @@ def as_sequence(
         joints = _to_numpy(obj)
         if layout is None:
             meta[LAYOUT_ASSUMED] = True
-        if fps is None:
-            meta[FPS_ASSUMED] = True
 
     joints = _check_array(joints)
-    fps_value = _check_fps(fps if fps is not None else 30.0)
+    if fps is None and not isinstance(obj, SkeletonSequence):
+        meta[FPS_ASSUMED] = True
+        fps = assume_fps()
+    fps_value = _check_fps(fps)
     joints = _check_finite(joints, nonfinite)
     if layout is None:
         layout = _guess_layout(joints.shape[2])
@@ -254,13 +256,13 @@ def prepare_input(
     ``spec.normalization == "ntu"``.
 
     Returns a new sequence at the model's layout and frame rate. Its ``meta`` adds
-    ``source_fps`` (the input's frame rate; the model's when the caller gave none) and
+    ``source_fps`` (the input's frame rate) and
     ``source_frames`` (the input's frame count), so outputs can be mapped back.
     """
     seq = as_sequence(seq, nonfinite=nonfinite)
     joints = seq.joints
     meta = dict(seq.meta)
-    source_fps = float(spec.fps) if meta.get(FPS_ASSUMED) else float(seq.fps)
+    source_fps = float(seq.fps)
 
     joints = _match_channels(joints, seq, spec)
     has_conf = bool(meta.get("confidence")) and joints.shape[-1] == seq.num_channels
