@@ -243,6 +243,7 @@ def prepare_input(
     seq: SkeletonSequence | Any,
     spec: InputSpec,
     nonfinite: NonFinitePolicy = "error",
+    device: Any = None,
 ) -> SkeletonSequence:
     """Bring ``seq`` to the model's input spec.
 
@@ -258,6 +259,10 @@ def prepare_input(
     Returns a new sequence at the model's layout and frame rate. Its ``meta`` adds
     ``source_fps`` (the input's frame rate) and
     ``source_frames`` (the input's frame count), so outputs can be mapped back.
+
+    With a GPU ``device``, resampling and the NTU normalisation (the costly steps on long
+    inputs) run there as torch operations (:mod:`skelloc.skeleton.torch_ops`, the same results
+    up to float64 rounding); everything else, and any other device, uses NumPy.
     """
     seq = as_sequence(seq, nonfinite=nonfinite)
     joints = seq.joints
@@ -271,7 +276,9 @@ def prepare_input(
     joints = _fit_persons(joints, int(spec.max_persons))
     joints = fill_null_frames(joints)
 
-    if not math.isclose(source_fps, float(spec.fps), rel_tol=1e-9):
+    if _on_device(device, spec, layout, has_conf):
+        joints = _resample_normalize_on(device, joints, source_fps, spec, layout, seq.num_frames)
+    elif not math.isclose(source_fps, float(spec.fps), rel_tol=1e-9):
         from skelloc.skeleton.resample import resample
 
         logger.info("resampling %d frames from %g to %g fps", len(joints), source_fps, spec.fps)
@@ -283,7 +290,9 @@ def prepare_input(
             )
 
     normalization = getattr(spec, "normalization", None)
-    if normalization == "ntu":
+    if _on_device(device, spec, layout, has_conf):
+        pass  # done above
+    elif normalization == "ntu":
         from skelloc.skeleton.normalize import ntu_pre_normalize
 
         joints = ntu_pre_normalize(joints, layout=layout, confidence=has_conf)
@@ -300,6 +309,39 @@ def prepare_input(
         fps=float(spec.fps),
         meta=meta,
     )
+
+
+def _on_device(device: Any, spec: InputSpec, layout: str, has_conf: bool) -> bool:
+    """Whether :func:`prepare_input` resamples and normalises with torch on ``device``."""
+    from skelloc.skeleton.normalize import NORMALIZATION_JOINTS
+
+    if device is None:
+        return False
+    import torch
+
+    if torch.device(device).type == "cpu":
+        return False
+    return (getattr(spec, "normalization", None) == "ntu" and not has_conf
+            and layout in NORMALIZATION_JOINTS)
+
+
+def _resample_normalize_on(device: Any, joints: np.ndarray, source_fps: float, spec: InputSpec,
+                           layout: str, input_frames: int) -> np.ndarray:
+    import torch
+
+    from skelloc.skeleton.torch_ops import ntu_pre_normalize_tensor, resample_tensor
+
+    x = torch.from_numpy(np.ascontiguousarray(joints, dtype=np.float32)).to(device)
+    if not math.isclose(source_fps, float(spec.fps), rel_tol=1e-9):
+        logger.info("resampling %d frames from %g to %g fps on %s", len(joints), source_fps,
+                    spec.fps, device)
+        x = resample_tensor(x, source_fps, float(spec.fps))
+        if x.shape[0] == 0:
+            raise EmptyInputError(
+                f"{input_frames} frames at {source_fps:g} fps leave no frame at the model's "
+                f"{spec.fps:g} fps"
+            )
+    return ntu_pre_normalize_tensor(x, layout=layout).cpu().numpy()
 
 
 def _match_channels(joints: np.ndarray, seq: SkeletonSequence, spec: InputSpec) -> np.ndarray:
