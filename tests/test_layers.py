@@ -24,9 +24,10 @@ PACKAGE = Path(skelloc.__file__).parent
 LAYERS: list[tuple[str, ...]] = [
     ("skelloc.errors", "skelloc._version", "skelloc._lazy"),
     ("skelloc._atomic", "skelloc.model_config"),
-    ("skelloc.skeleton", "skelloc.metrics"),
+    ("skelloc.skeleton",),
     ("skelloc.inference",),
     ("skelloc.io",),
+    ("skelloc.metrics",),
     ("skelloc.models",),
     ("skelloc.hub",),
     ("skelloc.api",),  # the public functions (name resolution)

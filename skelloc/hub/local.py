@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skelloc.errors import ChecksumMismatchError, IncompatibleWeightsError, WeightsNotFoundError
+from skelloc.errors import (
+    ChecksumMismatchError,
+    IncompatibleWeightsError,
+    ManifestError,
+    UnsafeCheckpointError,
+    WeightsNotFoundError,
+)
 from skelloc.hub.manifest import (
     Manifest,
     ModelEntry,
@@ -80,13 +86,27 @@ def verify_sha256sums(folder: Path, files: list[Path]) -> bool:
 def _entry_from_config(cfg: dict[str, Any], name: str, origin: str) -> ModelEntry:
     labels = cfg.get("labels")
     num_classes = cfg.get("num_classes")
+    if labels is not None and not (isinstance(labels, list)
+                                   and all(isinstance(x, str) for x in labels)):
+        raise IncompatibleWeightsError(f"{origin}: labels must be a JSON list of strings, got "
+                                       f"{type(labels).__name__}")
+    if labels and isinstance(num_classes, int) and len(labels) != num_classes:
+        raise IncompatibleWeightsError(f"{origin}: {len(labels)} labels for {num_classes} "
+                                       "classes")
     if not isinstance(labels, list):
         n = int(num_classes) if isinstance(num_classes, int) else 0
         labels = default_labels(n)
+    spec = cfg.get("input_spec") or {}
+    try:
+        if not isinstance(spec, dict):
+            raise ManifestError(f"{origin}: input_spec must be an object")
+        input_spec = parse_input_spec(spec, origin, "input_spec")
+    except ManifestError as err:
+        raise IncompatibleWeightsError(str(err)) from None
     return ModelEntry(
         name=name, architecture=str(cfg.get("architecture")),
         model_args=dict(cfg.get("model_args") or {}),
-        input_spec=parse_input_spec(dict(cfg.get("input_spec") or {}), origin, "input_spec"),
+        input_spec=input_spec,
         label_names=[str(x) for x in labels], head_name=cfg.get("head"),
         head_args=dict(cfg.get("head_args") or {}), classifier_keys=[], files={}, raw=cfg,
         origin=origin, inference=dict(cfg.get("inference") or {}),
@@ -94,15 +114,31 @@ def _entry_from_config(cfg: dict[str, Any], name: str, origin: str) -> ModelEntr
     )
 
 
+def _json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise IncompatibleWeightsError(f"{what} is not JSON ({err.msg}, line {err.lineno})") \
+            from None
+    except RecursionError:
+        raise IncompatibleWeightsError(f"{what} is JSON nested too deeply") from None
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise IncompatibleWeightsError(f"{path}: cannot read it as UTF-8 text "
+                                       f"({type(err).__name__})") from None
+    return _json(text, str(path))
+
+
 def _config_from_meta(path: Path) -> dict[str, Any]:
     meta = read_header(path)
     cfg = dict(full_config_from_metadata(meta, str(path)))
     for key, meta_key in (("labels", "skelloc.labels"), ("input_spec", "skelloc.input_spec")):
         if key not in cfg and meta_key in meta:
-            try:
-                cfg[key] = json.loads(meta[meta_key])
-            except json.JSONDecodeError as err:
-                raise IncompatibleWeightsError(f"{path}: {meta_key} is not JSON") from err
+            cfg[key] = _json(meta[meta_key], f"{path}: {meta_key}")
     return cfg
 
 
@@ -126,11 +162,16 @@ def inspect_local(path: Path, *, allow_pickle: bool = False) -> LocalSource:
             verify_sha256sums(path.parent, [path])
             return LocalSource(_entry_from_config(cfg, name, str(path)), {}, full_file=path)
         if path.suffix in PICKLE_SUFFIXES:
+            if not allow_pickle:
+                raise UnsafeCheckpointError(
+                    f"{path} is a pickle checkpoint; pickle can run arbitrary code, so skelloc "
+                    "refuses it. Convert it with 'skelloc convert', or pass allow_pickle=True "
+                    "to read it with torch.load(weights_only=True).")
             cfg_path = path.parent / "config.json"
             if not cfg_path.is_file() and allow_pickle:
                 raise WeightsNotFoundError(f"{path}: a pickle checkpoint needs a config.json "
                                            "beside it naming the architecture")
-            cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+            cfg = _json_file(cfg_path) if cfg_path.is_file() else {}
             verify_sha256sums(path.parent, [path])
             return LocalSource(_entry_from_config(cfg, name, str(path)), {}, full_file=path)
         raise IncompatibleWeightsError(f"{path}: unknown weights format (expected .safetensors)")
@@ -155,11 +196,11 @@ def inspect_local(path: Path, *, allow_pickle: bool = False) -> LocalSource:
     if files["encoder"].suffix == ".safetensors":
         cfg = _config_from_meta(files.get("head", files["encoder"]))
     elif cfg_path.is_file():
-        cfg = json.loads(cfg_path.read_text())
+        cfg = _json_file(cfg_path)
     else:
         raise WeightsNotFoundError(f"{path}: pickle weights need a config.json")
     if cfg_path.is_file():
-        extra = json.loads(cfg_path.read_text())
+        extra = _json_file(cfg_path)
         if isinstance(extra, dict):
             cfg = {**extra, **cfg}
     verify_sha256sums(path, list(files.values()))

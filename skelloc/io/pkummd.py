@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
+from skelloc.io._limits import check_coordinates
 from skelloc.io._text import parse_floats, parse_int, read_text, text_lines
 from skelloc.skeleton.sequence import SkeletonSequence
 
@@ -81,7 +82,9 @@ def read_pkummd_skeleton(path: Path, *, fps: float | None = None) -> SkeletonSeq
     if not np.all(np.isfinite(values)):
         bad = int(np.flatnonzero(~np.isfinite(values))[0]) // _VALUES_PER_LINE + 1
         raise SkeletonFormatError("NaN or infinite value", path=path, line=bad)
-    joints = values.reshape(len(lines), 2, 25, 3).astype(np.float32)
+    frames = values.reshape(len(lines), 2, 25, 3)
+    check_coordinates(frames, path, line_of_frame=1)  # also keeps the float32 cast finite
+    joints = frames.astype(np.float32)
     meta = {"video_id": path.stem}
     return SkeletonSequence(joints, layout="ntu25", fps=float(fps or PKUMMD_FPS), meta=meta)
 

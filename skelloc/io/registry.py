@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from skelloc.errors import ConfigError, SkeletonFormatError
+from skelloc.io._limits import check_coordinates
 from skelloc.skeleton.sequence import SkeletonSequence
 
 __all__ = ["Reader", "read", "register_reader", "list_formats", "detect_format"]
@@ -135,12 +136,15 @@ def _sniff_json(path: Path) -> str:
 def _first_line_width(path: Path) -> int:
     """Whitespace-separated fields on the first non-empty line (0 when unreadable)."""
     try:
+        if not path.is_file():  # a device (a link to /dev/zero) or a FIFO: read() refuses it
+            return 0
         with path.open("rb") as fh:
-            for raw in fh:
-                if raw.strip():
-                    return len(raw.split())
+            head = fh.read(65536)  # never more: a huge file or one without newlines
     except OSError:
-        pass
+        return 0
+    for raw in head.splitlines():
+        if raw.strip():
+            return len(raw.split())
     return 0
 
 
@@ -224,5 +228,12 @@ def _check_sequence(seq: SkeletonSequence, path: Path) -> None:
         raise SkeletonFormatError(
             f"reader returned joints of shape {getattr(j, 'shape', None)}, expected (T, M, V, C)",
             path=path)
+    # NaN stays the "missing joint" marker of arrays (nonfinite=...); inf and values past the
+    # plausible range are refused (skelloc.io._limits)
+    check_coordinates(j, path, nan_ok=True)
     if j.dtype != np.float32:
         seq.joints = j.astype(np.float32)
+    fps = seq.fps
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 100_000:
+        raise SkeletonFormatError(f"fps must be positive and at most 100000, got {fps!r}",
+                                  path=path)

@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
 from skelloc.errors import InputError, SkeletonFormatError
+from skelloc.io._text import read_text
 from skelloc.metrics.records import Instance
 
 __all__ = ["read_instances", "read_anet_json", "read_pkummd_folder"]
@@ -37,9 +39,11 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool) -> list[Instan
     """Instances of an ActivityNet-style results (``predictions=True``) or database JSON."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as err:
         raise SkeletonFormatError(f"invalid JSON: {err.msg}", path=path, line=err.lineno) from None
+    except RecursionError:
+        raise SkeletonFormatError("JSON nested too deeply", path=path) from None
     key = "results" if predictions else "database"
     if not isinstance(data, dict) or not isinstance(data.get(key), dict):
         other = "database" if predictions else "results"
@@ -55,6 +59,8 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool) -> list[Instan
             try:
                 s, e = item["segment"]
                 score = float(item["score"]) if predictions else None
+                if not all(math.isfinite(v) for v in (float(s), float(e), score or 0.0)):
+                    raise ValueError("NaN or infinite value")
                 out.append(Instance(str(video), _label(item["label"]), float(s), float(e), score))
             except (KeyError, TypeError, ValueError) as err:
                 raise SkeletonFormatError(
@@ -65,7 +71,7 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool) -> list[Instan
 
 def _read_label_file(path: Path, *, predictions: bool) -> list[Instance]:
     out: list[Instance] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path, allow_empty=True).splitlines(), start=1):
         fields = line.replace(",", " ").split()
         if not fields:
             continue
@@ -76,6 +82,8 @@ def _read_label_file(path: Path, *, predictions: bool) -> list[Instance]:
             if not cls.is_integer():
                 raise ValueError(f"class {fields[0]!r} is not an integer")
             score = float(fields[3]) if predictions else None
+            if not all(math.isfinite(v) for v in (cls, start, end, score or 0.0)):
+                raise ValueError("NaN or infinite value")
         except ValueError as err:
             raise SkeletonFormatError(str(err), path=path, line=lineno) from None
         out.append(Instance(path.stem, int(cls), start - 1.0, end, score))

@@ -28,6 +28,8 @@ from skelloc.models.weights import (
     ENCODER_FILE,
     HEAD_FILE,
     WeightsMetadata,
+    first_line,
+    check_weights_fit,
     load_into,
     read_metadata,
     read_state_dict,
@@ -347,6 +349,11 @@ def model_from_files(
     saved_labels = meta.labels if config is None else (
         meta.labels if len(meta.labels) == cfg.num_classes else []
     )
+    parts: dict[str, tuple[Path, str]] = {"encoder": (encoder_file, "encoder.")}
+    if head_file is not None and load_head and (num_classes in (None, cfg.num_classes)) and (
+            labels is None or len(labels) == cfg.num_classes):
+        parts["head"] = (Path(head_file), "head.")
+    check_weights_fit(lambda: _build(cfg, saved_labels, spec, num_classes, labels)[0], parts)
     model, head_fits = _build(cfg, saved_labels, spec, num_classes, labels)
     load_into(model.encoder, read_state_dict(encoder_file), what=f"{cfg.architecture} encoder",
               source=str(encoder_file))
@@ -385,6 +392,12 @@ def load_model(
     if path.suffix == ".safetensors" or path.is_file():
         meta = read_metadata(path)
         _check_component(meta, "full", path)
+        full_parts = {"encoder": (path, "encoder."), "head": (path, "head.")}
+        if not (load_head and num_classes in (None, meta.config.num_classes) and (
+                labels is None or len(labels) == meta.config.num_classes)):
+            del full_parts["head"]
+        check_weights_fit(lambda: _build(meta.config, meta.labels, meta.input_spec, num_classes,
+                                         labels)[0], full_parts)
         model, head_fits = _build(meta.config, meta.labels, meta.input_spec, num_classes, labels)
         state = read_state_dict(path)
         if model.head is not None and load_head and head_fits:
@@ -418,10 +431,10 @@ def load_model(
             raw.pop("skelloc_schema", None)
             raw.pop("skelloc_version", None)
             config = ModelConfig.from_dict(raw)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise IncompatibleWeightsError(
-                f"{cfg_path} is not a valid skelloc config: {exc}"
-            ) from exc
+                f"{cfg_path} is not a valid skelloc config: {first_line(exc)}"
+            ) from None
     head_file = path / HEAD_FILE
     want_head = config.head if config is not None else read_metadata(encoder_file).config.head
     if want_head is not None and load_head and not head_file.is_file() and labels is None and (

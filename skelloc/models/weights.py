@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import pickle
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,8 +57,12 @@ __all__ = [
     "SavableModel",
     "WeightsMetadata",
     "check_metadata",
+    "check_weights_fit",
     "clean_state_dict",
+    "dtype_mismatches",
+    "first_line",
     "full_config_from_metadata",
+    "header_tensors",
     "load_into",
     "load_torch_file",
     "make_metadata",
@@ -81,7 +86,7 @@ _WRAPPERS = ("state_dict_ema", "model_ema", "ema", "state_dict", "model", "net",
 _PREFIXES = ("module.", "_orig_mod.")
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
@@ -205,7 +210,7 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, str]:
             return dict(fh.metadata() or {})
     except Exception as err:  # noqa: BLE001 - SafetensorError, OSError, ...
         raise IncompatibleWeightsError(
-            f"{path} is not a readable safetensors file: {_first_line(err)}") from None
+            f"{path} is not a readable safetensors file: {first_line(err)}") from None
 
 
 def read_metadata(path: str | os.PathLike[str]) -> WeightsMetadata:
@@ -223,11 +228,21 @@ def read_metadata(path: str | os.PathLike[str]) -> WeightsMetadata:
         )
     try:
         config = ModelConfig.from_dict(json.loads(meta["skelloc.model_args"]))
-        labels = [str(x) for x in json.loads(meta.get("skelloc.labels", "[]"))]
+        raw_labels = json.loads(meta.get("skelloc.labels", "[]"))
+        if not isinstance(raw_labels, list) or not all(isinstance(x, str) for x in raw_labels):
+            raise TypeError("skelloc.labels must be a JSON list of strings, got "
+                            f"{type(raw_labels).__name__}")
+        if raw_labels and len(raw_labels) != config.num_classes:
+            raise ValueError(f"{len(raw_labels)} labels for {config.num_classes} classes")
+        labels = list(raw_labels)
         spec = InputSpec.from_dict(json.loads(meta["skelloc.input_spec"]))
         component = meta["skelloc.component"]
-    except (KeyError, ValueError, TypeError) as exc:
-        raise IncompatibleWeightsError(f"{path} has invalid skelloc metadata: {exc}") from exc
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise IncompatibleWeightsError(
+            f"{path} has invalid skelloc metadata: {first_line(exc)}") from None
+    except RecursionError:
+        raise IncompatibleWeightsError(f"{path} has invalid skelloc metadata: JSON nested "
+                                       "too deeply") from None
     if meta.get("skelloc.architecture", config.architecture) != config.architecture:
         raise IncompatibleWeightsError(
             f"{path}: skelloc.architecture={meta['skelloc.architecture']!r} disagrees with "
@@ -246,7 +261,7 @@ def read_state_dict(path: str | os.PathLike[str], *, allow_pickle: bool = False,
             return dict(load_file(str(p), device=str(device)))
         except Exception as err:  # noqa: BLE001
             raise IncompatibleWeightsError(
-                f"{p} is not a readable safetensors file: {_first_line(err)}") from None
+                f"{p} is not a readable safetensors file: {first_line(err)}") from None
     if p.suffix in PICKLE_SUFFIXES or p.name.endswith(".pth.tar"):
         if not allow_pickle:
             raise UnsafeCheckpointError(
@@ -268,11 +283,11 @@ def load_torch_file(path: str | os.PathLike[str], what: str = "checkpoint",
     except pickle.UnpicklingError as err:
         raise UnsafeCheckpointError(
             f"{path}: the {what} holds objects other than tensors and plain containers; "
-            f"refused, nothing was executed ({_first_line(err)})") from None
+            f"refused, nothing was executed ({first_line(err)})") from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError,
             TypeError, IndexError, UnicodeDecodeError, MemoryError) as err:
         raise IncompatibleWeightsError(
-            f"{path}: not a readable {what} (truncated or corrupt: {_first_line(err)})") from None
+            f"{path}: not a readable {what} (truncated or corrupt: {first_line(err)})") from None
 
 
 def clean_state_dict(obj: Any, *, source: str = "checkpoint") -> dict[str, torch.Tensor]:
@@ -337,7 +352,8 @@ def load_into(module: nn.Module, state: Mapping[str, Tensor], *, what: str,
     unexpected = sorted(k for k in sd if k not in own)
     shapes = sorted(f"{k} {tuple(sd[k].shape)} vs {tuple(own[k].shape)}"
                     for k in overlap if tuple(sd[k].shape) != tuple(own[k].shape))
-    if missing or unexpected or shapes:
+    dtypes = dtype_mismatches(own, sd)
+    if missing or unexpected or shapes or dtypes:
         parts = []
         if missing:
             parts.append(_listing("missing keys", missing))
@@ -345,9 +361,95 @@ def load_into(module: nn.Module, state: Mapping[str, Tensor], *, what: str,
             parts.append(_listing("unexpected keys", unexpected))
         if shapes:
             parts.append(_listing("shape mismatches (file vs model)", shapes))
+        if dtypes:
+            parts.append(_listing("dtype mismatches (file vs model)", dtypes))
         raise IncompatibleWeightsError(f"{where} do not fit the model: " + "; ".join(parts))
     module.load_state_dict(sd, strict=not drop_set)
     return sorted(drop_set & set(own))
+
+
+_KINDS = {"F": "float", "BF": "float", "I": "integer", "U": "integer", "BOOL": "bool",
+          "C": "complex"}
+_MAX_HEADER_BYTES = 100 * 1024**2
+
+
+def _kind(dtype: torch.dtype | str) -> str:
+    """``float``, ``integer``, ``bool`` or ``complex`` for a torch dtype or safetensors code."""
+    if isinstance(dtype, torch.dtype):
+        if dtype == torch.bool:
+            return "bool"
+        if dtype.is_complex:
+            return "complex"
+        return "float" if dtype.is_floating_point else "integer"
+    code = str(dtype).upper()
+    return next((v for k, v in sorted(_KINDS.items(), key=lambda kv: -len(kv[0]))
+                 if code.startswith(k)), code)
+
+
+def dtype_mismatches(own: Mapping[str, Tensor], state: Mapping[str, Any]) -> list[str]:
+    """Keys whose file dtype is of another kind than the model's (float vs integer vs bool);
+    ``state`` values are tensors or ``(shape, dtype code)`` header entries."""
+    out = []
+    for key in sorted(set(own) & set(state)):
+        value = state[key]
+        dt = value.dtype if isinstance(value, Tensor) else value[1]
+        if _kind(dt) != _kind(own[key].dtype):
+            out.append(f"{key} {dt} vs model {own[key].dtype}")
+    return out
+
+
+def header_tensors(path: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...], str]]:
+    """``{key: (shape, dtype code)}`` from a safetensors header, nothing else read; the
+    header's offsets must lie inside the file."""
+    path = Path(path)
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as fh:
+            (length,) = struct.unpack("<Q", fh.read(8))
+            if length > min(size - 8, _MAX_HEADER_BYTES):
+                raise ValueError(f"header length {length} past the file")
+            header = json.loads(fh.read(length))
+        out: dict[str, tuple[tuple[int, ...], str]] = {}
+        for key, entry in header.items():
+            if key == "__metadata__":
+                continue
+            shape = tuple(int(x) for x in entry["shape"])
+            begin, end = (int(x) for x in entry["data_offsets"])
+            if not 0 <= begin <= end <= size - 8 - length:
+                raise ValueError(f"tensor {key!r} lies past the end of the file")
+            out[str(key)] = (shape, str(entry["dtype"]))
+    except (struct.error, ValueError, TypeError, KeyError, AttributeError, RecursionError,
+            UnicodeDecodeError) as exc:
+        raise IncompatibleWeightsError(
+            f"{path} is not a readable safetensors file: {first_line(exc)}") from None
+    return out
+
+
+def check_weights_fit(factory: Callable[[], nn.Module],
+                      parts: Mapping[str, tuple[Path, str]]) -> None:
+    """Build the model described by the metadata on the ``meta`` device (nothing allocated)
+    and refuse it *before* the real model is built when it needs more tensor bytes than the
+    safetensors files hold: metadata asking for a huge model (e.g. ``base_channels=40000`` in a
+    190 KB file) is an :class:`IncompatibleWeightsError`.  Key, shape and dtype mismatches of a
+    model of plausible size are listed by the strict load that follows.
+
+    ``parts`` maps ``"encoder"`` / ``"head"`` to ``(file, key prefix in that file)``.
+    """
+    with torch.device("meta"):
+        probe = factory()
+    for part, (path, prefix) in parts.items():
+        module = getattr(probe, part, None)
+        if module is None or Path(path).suffix != ".safetensors":
+            continue
+        specs = header_tensors(path)
+        if any(k.startswith(prefix) for k in specs):
+            specs = {k: v for k, v in specs.items() if k.startswith(prefix)}
+        held = sum(math.prod(shape) for shape, _ in specs.values())
+        needed = sum(t.numel() for t in module.state_dict().values())
+        if needed > 2 * held + 1024:
+            raise IncompatibleWeightsError(
+                f"{path}: its metadata describes a {part} of {needed} values but the file "
+                f"holds {held}; refusing to build it")
 
 
 def full_config_from_metadata(meta: Mapping[str, str], source: str) -> dict[str, Any]:
@@ -361,6 +463,9 @@ def full_config_from_metadata(meta: Mapping[str, str], source: str) -> dict[str,
         cfg = json.loads(meta["skelloc.model_args"])
     except json.JSONDecodeError as err:
         raise IncompatibleWeightsError(f"{source}: skelloc.model_args is not JSON: {err}") from err
+    except RecursionError:
+        raise IncompatibleWeightsError(f"{source}: skelloc.model_args is nested too deeply") \
+            from None
     if not isinstance(cfg, dict):
         raise IncompatibleWeightsError(f"{source}: skelloc.model_args is not a JSON object")
     if "model_args" not in cfg:  # tolerate files that store only the backbone kwargs
