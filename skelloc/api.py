@@ -150,7 +150,7 @@ def localize(
 
 @overload
 def extract_features(
-    seq: Any, model: Any = ..., *, level: Literal["fused", "encoder"] = ...,
+    seq: Any, model: Any = ..., *, level: Literal["fused", "encoder"] | None = ...,
     fps: float | None = ..., layout: str | None = ..., native: Literal[False] = ...,
     batch_size: int | None = ..., device: str | torch.device | None = ...,
     window: int | None = ..., overlap: int | None = ..., nonfinite: NonFinitePolicy = ...,
@@ -160,7 +160,7 @@ def extract_features(
 
 @overload
 def extract_features(
-    seq: Any, model: Any = ..., *, level: Literal["fused", "encoder"] = ...,
+    seq: Any, model: Any = ..., *, level: Literal["fused", "encoder"] | None = ...,
     fps: float | None = ..., layout: str | None = ..., native: Literal[True],
     batch_size: int | None = ..., device: str | torch.device | None = ...,
     window: int | None = ..., overlap: int | None = ..., nonfinite: NonFinitePolicy = ...,
@@ -172,7 +172,7 @@ def extract_features(
     seq: Any,
     model: Any = None,
     *,
-    level: Literal["fused", "encoder"] = "fused",
+    level: Literal["fused", "encoder"] | None = None,
     fps: float | None = None,
     layout: str | None = None,
     native: bool = False,
@@ -191,6 +191,9 @@ def extract_features(
     rate and ``(features (T_native, D), stride)`` is returned, ``stride`` being the number of
     *input* frames per feature row (``model stride × input fps / model fps``; feature ``i``
     starts at input frame ``i · stride``). Other arguments are as in :func:`predict_frames`.
+
+    ``level=None`` (default) is ``"fused"`` for a model with a head and ``"encoder"`` for an
+    encoder-only model (``head=None`` or loaded with ``load_head=False``).
     """
     options = InferenceOptions(fps, layout, batch_size, device, window, overlap, nonfinite,
                                fuse, precision)

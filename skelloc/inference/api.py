@@ -387,14 +387,14 @@ def localize(
 @overload
 def extract_features(
     seq: Any, model: Any, options: InferenceOptions | None = ..., *,
-    level: Literal["fused", "encoder"] = ..., native: Literal[False] = ..., **kwargs: Any,
+    level: Literal["fused", "encoder"] | None = ..., native: Literal[False] = ..., **kwargs: Any,
 ) -> np.ndarray: ...
 
 
 @overload
 def extract_features(
     seq: Any, model: Any, options: InferenceOptions | None = ..., *,
-    level: Literal["fused", "encoder"] = ..., native: Literal[True], **kwargs: Any,
+    level: Literal["fused", "encoder"] | None = ..., native: Literal[True], **kwargs: Any,
 ) -> tuple[np.ndarray, float]: ...
 
 
@@ -403,19 +403,22 @@ def extract_features(
     model: Any,
     options: InferenceOptions | None = None,
     *,
-    level: Literal["fused", "encoder"] = "fused",
+    level: Literal["fused", "encoder"] | None = None,
     native: bool = False,
     **kwargs: Any,
 ) -> np.ndarray | tuple[np.ndarray, float]:
     """Frame features ``(T_in, D)``, or ``(features (T_native, D), stride)`` with
     ``native=True`` (see :func:`skelloc.extract_features`). Keyword arguments override fields
-    of ``options``."""
-    if level not in ("fused", "encoder"):
+    of ``options``. ``level=None`` is ``"fused"`` for a model with a head and ``"encoder"`` for
+    an encoder-only model."""
+    if level not in (None, "fused", "encoder"):
         raise ConfigError(f"level must be 'fused' or 'encoder', got {level!r}")
     opts, rest = InferenceOptions.split(kwargs, options)
     if rest:
         raise TypeError(f"extract_features() got unexpected keyword arguments {sorted(rest)}")
     net = check_model(model)
+    if level is None:
+        level = "encoder" if getattr(net, "head", None) is None else "fused"
     dev = _resolve_device(net, opts.device)  # type: ignore[arg-type]
     run = _prepare(seq, net, opts.fps, opts.layout, opts.nonfinite, dev)
     windows = window_config(net, opts.window, opts.overlap, opts.batch_size, device=dev)
