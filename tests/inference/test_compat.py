@@ -156,3 +156,11 @@ def test_encoder_only_models_default_to_encoder_features(tmp_path: Path,
     assert run(["extract", str(tmp_path / "clip.npy"), "--model", str(path),
                 "--out", str(tmp_path / "f")]) == 0
     assert np.load(tmp_path / "f" / "clip.npy").shape == feats.shape
+
+
+def test_bundled_encoder_only_model_gives_encoder_features() -> None:
+    """The shipped ``stgcn16-snippet-pkummd-encoder`` has no head: the obvious call works."""
+    seq = skelloc.read(REPO / "examples" / "pkummd_0015-L_clip.npy")
+    clip = SkeletonSequence(seq.joints[:300], layout=seq.layout, fps=seq.fps)
+    feats = skelloc.extract_features(clip, "stgcn16-snippet-pkummd-encoder")
+    assert feats.shape == (300, 64) and np.isfinite(feats).all()
