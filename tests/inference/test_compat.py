@@ -12,7 +12,7 @@ import torch
 
 import skelloc
 from skelloc.cli import run
-from skelloc.cli.data import reader_options
+from skelloc.cli.data import persons_of, reader_options
 from skelloc.errors import InputKindError, LayoutMismatchError
 from skelloc.inference import api
 from skelloc.inference.compat import accepts, coordinate_channels
@@ -125,11 +125,12 @@ def test_pose_estimator_files_keep_the_models_persons(model: torch.nn.Module, we
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """Both people of a two-person clip reach a 2-person model, tracked across frames (MMPose
     alone kept one)."""
-    opts = reader_options(None, model)(MMPOSE)
+    opts = reader_options(None, persons_of(model))(MMPOSE)
     assert opts == {"max_persons": model.input_spec.max_persons} == {"max_persons": 2}
     two = skelloc.read(MMPOSE, **opts)
     assert two.joints.shape[1] == 2 and two.joints[0, 1].any()  # the partner is kept
-    assert reader_options(None, model)(REPO / "examples" / "pkummd_0015-L_clip.npy") == {}
+    assert persons_of(None) == 2
+    assert reader_options(None, 2)(REPO / "examples" / "pkummd_0015-L_clip.npy") == {}
     # 3D keypoints (x, y, z, score) from the same detections feed the 3D model from the CLI
     data = json.loads(MMPOSE.read_text())
     for frame in data:
