@@ -120,7 +120,7 @@ def _run(args: list[str]) -> int:
     try:
         result = app(args=args, prog_name="skelloc", standalone_mode=False)
     except SkellocError as err:
-        message = str(err).strip().splitlines()
+        message = (err.cli_message or str(err)).strip().splitlines()
         first = message[0] if message else type(err).__name__
         typer.echo(f"error: {first}", err=True)
         for extra in message[1:]:

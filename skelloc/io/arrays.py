@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from skelloc.errors import SkeletonFormatError
+from skelloc.errors import SkeletonFormatError, in_cli_words
 from skelloc.io._limits import MAX_ARRAY_BYTES, check_coordinates, regular_file_size
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
@@ -82,9 +82,9 @@ def array_to_sequence(arr: Any, path: Path, *, fps: float | None = None,
     if layout is None:
         layout = DEFAULT_LAYOUTS.get(v)
         if layout is None:
-            raise SkeletonFormatError(
+            raise in_cli_words(SkeletonFormatError(
                 f"{v} joints match no known layout ({sorted(DEFAULT_LAYOUTS)}); "
-                "pass layout=...", path=path)
+                "pass layout=...", path=path), ("pass layout=...", "pass --layout NAME"))
     fps = assume_fps() if fps is None else _finite_fps(fps, path)
     info = dict(meta or {})
     if confidence:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from skelloc.errors import SkeletonFormatError
+from skelloc.errors import SkeletonFormatError, in_cli_words
 from skelloc.io._limits import MAX_ABS_COORDINATE, frame_budget
 from skelloc.io._text import as_float, load_json, read_text
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
@@ -141,8 +141,9 @@ def _layout_for(num_joints: int, path: Path, given: str | None) -> str:
         return given
     table = {17: "coco17", 25: "body25", 18: "openpose18", 33: "mediapipe33"}
     if num_joints not in table:
-        raise SkeletonFormatError(f"{num_joints} keypoints match no known layout; pass layout=",
-                                  path=path)
+        raise in_cli_words(SkeletonFormatError(
+            f"{num_joints} keypoints match no known layout; pass layout=", path=path),
+            ("pass layout=", "pass --layout NAME"))
     return table[num_joints]
 
 

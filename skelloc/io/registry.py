@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from skelloc.errors import ConfigError, SkeletonFormatError
+from skelloc.errors import ConfigError, SkeletonFormatError, in_cli_words
 from skelloc.io._limits import check_coordinates
 from skelloc.skeleton.sequence import SkeletonSequence
 
@@ -127,10 +127,11 @@ def _sniff_json(path: Path) -> str:
                 return "mediapipe"
         if isinstance(first, list):
             return "mediapipe"
-    raise SkeletonFormatError(
+    raise in_cli_words(SkeletonFormatError(
         "cannot tell which pose-estimator JSON this is (expected MMPose "
         "[{frame_id, instances}], OpenPose {people: [...]}, or MediaPipe landmarks); "
-        "pass format=...", path=path)
+        "pass format=...", path=path), ("pass format=...", "pass --input-format mmpose, "
+                                        "openpose or mediapipe"))
 
 
 def _first_line_width(path: Path) -> int:
@@ -163,9 +164,9 @@ def detect_format(path: str | Path) -> str:
     matches = [e.name for e in _REGISTRY.values() if suffix and suffix in e.extensions]
     if not matches:
         known = sorted({x for e in _REGISTRY.values() for x in e.extensions} | {".json"})
-        raise SkeletonFormatError(
+        raise in_cli_words(SkeletonFormatError(
             f"unknown file extension {suffix or '(none)'!r}; known: {', '.join(known)}; "
-            "or pass format=...", path=p)
+            "or pass format=...", path=p), ("pass format=...", "pass --input-format NAME"))
     return matches[-1]  # a later (third-party) registration wins
 
 
@@ -193,8 +194,9 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> Skeleto
     try:
         entry = _REGISTRY[name]
     except KeyError:
-        raise ConfigError(f"unknown format {format!r}; known: {', '.join(sorted(_REGISTRY))}") \
-            from None
+        raise in_cli_words(ConfigError(
+            f"unknown format {format!r}; known: {', '.join(sorted(_REGISTRY))}"),
+            ("unknown format", "unknown --input-format")) from None
     to_layout = options.pop("to_layout", None)
     reader = entry.load()
     try:
