@@ -78,7 +78,7 @@ def localize_cmd(
 ) -> None:
     """Detect action segments in each INPUT and print them (frames are the input's)."""
     import skelloc
-    from skelloc.cli.data import expand_inputs, reader_options, unique_id
+    from skelloc.cli.data import expand_inputs, persons_of, reader_options, unique_id
     from skelloc.inference.api import output_threshold
 
     fmt = fmt.lower()
@@ -99,7 +99,7 @@ def localize_cmd(
     gt_files = _ground_truth_files(ground_truth, paths) if ground_truth else None
     plot_paths = plot_targets(plot, paths) if plot is not None else None
     net = skelloc.load(model) if model else skelloc.load()
-    read_options = reader_options(input_format, net, layout)
+    read_options = reader_options(input_format, persons_of(net), layout)
 
     if min_score is None and fmt in ("anet", "pkummd"):
         min_score = 0.0  # files for `skelloc evaluate`: every proposal, as mAP expects
