@@ -11,10 +11,10 @@ import pytest
 import torch
 
 import skelloc
+from skelloc import api  # the public functions (names and paths resolve)
 from skelloc.cli import run
 from skelloc.cli.data import persons_of, reader_options
 from skelloc.errors import InputKindError, LayoutMismatchError
-from skelloc.inference import api
 from skelloc.inference.compat import accepts, coordinate_channels
 from skelloc.models.factory import create_model
 from skelloc.skeleton.sequence import SkeletonSequence
