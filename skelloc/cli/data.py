@@ -141,13 +141,17 @@ def prepare_pkummd(
     split_file: Optional[Path] = typer.Option(None, "--split-file",
                                               help="Official cross-subject/cross-view file."),
     dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
+    image2d: bool = typer.Option(
+        False, "--2d", help="Write 2D keypoints: joints projected into the Kinect v2 depth "
+                            "camera (pixels + score), coco13 layout, for 2D models."),
 ) -> None:
     """Convert PKU-MMD into a skelloc training cache."""
     from skelloc.io.prepare import load_cache, prepare_pkummd as run_prepare, read_id_list
 
     perfs = read_id_list(val_performances) if val_performances is not None else None
     path = run_prepare(src, out, fps=fps, val_performances=perfs, val_fraction=val_fraction,
-                       seed=seed, split_file=split_file, dtype=dtype, progress=True)
+                       seed=seed, split_file=split_file, dtype=dtype, progress=True,
+                       image2d=image2d)
     _summary(load_cache(path), path)
 
 

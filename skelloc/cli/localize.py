@@ -27,7 +27,9 @@ def localize_cmd(
         show_default=False,
     ),
     model: Optional[str] = typer.Option(
-        None, "--model", "-m", help="Model name, alias or weights path (default: the bundled model)."
+        None, "--model", "-m",
+        help="Model name, alias or weights path (default: the bundled model for the input's "
+             "kind, 2D keypoints or 3D joints).",
     ),
     fps: Optional[float] = typer.Option(
         None, "--fps", help="Frame rate of the inputs (default: the file's, else 30)."
@@ -74,11 +76,12 @@ def localize_cmd(
         raise ConfigError(f"--ground-truth needs one label file per input: {len(inputs)} "
                           f"input(s), {len(ground_truth)} label file(s)")
     plot_paths = plot_targets(plot, inputs) if plot is not None else None
-    net = skelloc.load(model) if model else skelloc.load()
+    pick = model_picker(model)
 
     results: list[dict[str, Any]] = []
     for k, path in enumerate(inputs):
         seq = skelloc.read(path)
+        net = pick(seq)
         kwargs: dict[str, Any] = {"fps": fps, "layout": layout, "decoder": decoder,
                                   "device": device, "nonfinite": nonfinite}
         analysis = skelloc.analyze(seq, net, **kwargs) if plot_paths else None
@@ -113,6 +116,27 @@ def localize_cmd(
 
         atomic_write_text(out, text)
         typer.echo(f"wrote {sum(len(r['segments']) for r in results)} segments to {out}", err=True)
+
+
+def model_picker(model: Optional[str]) -> Any:
+    """``pick(seq) -> Localizer``: the named model, or per input the default for its kind
+    (2D keypoints or 3D joints), each loaded once and named on stderr when first used."""
+    import skelloc
+    from skelloc.inference.api import default_for
+    from skelloc.inference.validate import input_kind
+
+    loaded: dict[str, Any] = {}
+
+    def pick(seq: Any) -> Any:
+        name = model or default_for(seq)
+        if name not in loaded:
+            loaded[name] = skelloc.load(name)
+            if not model:
+                typer.echo(f"model: {name} (the default for {input_kind(seq).upper()} input)",
+                           err=True)
+        return loaded[name]
+
+    return pick
 
 
 def _gt_dict(seg: Any) -> dict[str, Any]:

@@ -127,6 +127,8 @@ class Manifest:
     models: dict[str, ModelEntry]
     default: str | None = None
     origin: str = "<memory>"
+    #: the model for 2D keypoint input when none is named (``default`` stays the 3D one)
+    default_2d: str | None = None
 
 
 # --------------------------------------------------------------------------- validation
@@ -279,17 +281,20 @@ def parse_manifest(data: Any, origin: str = "<memory>") -> Manifest:
     if not isinstance(models_raw, dict):
         raise ManifestError(f"{origin}: 'models' must be an object of name -> entry")
     models = {n: parse_entry(n, e, origin) for n, e in models_raw.items()}
-    default = data.get("default")
-    if default is not None:
-        if not isinstance(default, str):
-            raise ManifestError(f"{origin}: 'default' must be a model name")
-        known = set(models) | {a for e in models.values() for a in e.aliases}
-        if default not in known:
-            raise ManifestError(f"{origin}: default model {default!r} is not in this manifest")
-    unknown = set(data) - {"schema_version", "models", "default", "$schema", "comment"}
+    known = set(models) | {a for e in models.values() for a in e.aliases}
+    for key in ("default", "default_2d"):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ManifestError(f"{origin}: {key!r} must be a model name")
+        if value not in known:
+            raise ManifestError(f"{origin}: {key} model {value!r} is not in this manifest")
+    unknown = set(data) - {"schema_version", "models", "default", "default_2d", "$schema",
+                           "comment"}
     if unknown:
         raise ManifestError(f"{origin}: unknown top-level keys {sorted(unknown)}")
-    return Manifest(version, models, default, origin)
+    return Manifest(version, models, data.get("default"), origin, data.get("default_2d"))
 
 
 _READ_MEMO: dict[tuple[str, int, int], Manifest] = {}
@@ -366,6 +371,7 @@ class Registry:
     aliases: dict[str, str]
     default: str | None
     sources: list[str]
+    default_2d: str | None = None
 
     def canonical(self, name: str) -> str:
         if name in self.models:
@@ -394,6 +400,7 @@ def registry() -> Registry:
     models: dict[str, ModelEntry] = {}
     aliases: dict[str, str] = {}
     default: str | None = None
+    default_2d: str | None = None
     sources = []
     for path, packaged in _manifest_paths():
         if not packaged and not path.is_file():
@@ -409,14 +416,16 @@ def registry() -> Registry:
             models[name] = entry
         if manifest.default is not None:
             default = manifest.default
+        if manifest.default_2d is not None:
+            default_2d = manifest.default_2d
     for name, entry in models.items():
         for alias in entry.aliases:
             if alias in models or aliases.get(alias, name) != name:
                 raise ManifestError(f"alias {alias!r} of {name!r} clashes with another model")
             aliases[alias] = name
-    if default is not None and default in aliases:
-        default = aliases[default]
-    return Registry(models, aliases, default, sources)
+    default = aliases.get(default, default) if default is not None else None
+    default_2d = aliases.get(default_2d, default_2d) if default_2d is not None else None
+    return Registry(models, aliases, default, sources, default_2d)
 
 
 def get_entry(name: str) -> ModelEntry:

@@ -25,7 +25,7 @@ import torch
 from skelloc.errors import ConfigError
 from skelloc.inference.decode import Detection, decode
 from skelloc.inference.segments import Segment
-from skelloc.inference.validate import NonFinitePolicy, as_sequence, prepare_input
+from skelloc.inference.validate import NonFinitePolicy, as_sequence, input_kind, prepare_input
 from skelloc.inference.windowing import WindowConfig, sliding_window_apply
 from skelloc.models.fuse import inference_model
 
@@ -57,17 +57,31 @@ DEFAULT_BATCH_SIZE = {"cpu": 1, "cuda": 8}
 
 
 # --------------------------------------------------------------------------- model handling
-def resolve_model(model: Any = None) -> Localizer:
-    """``None`` → :func:`skelloc.load` (bundled default); str/path → ``skelloc.load(model)``."""
+def resolve_model(model: Any = None, seq: Any = None) -> Localizer:
+    """``None`` → the bundled default for ``seq``'s kind of input (2D keypoints: the
+    manifest's ``default_2d``; else its ``default``, see :func:`default_for`);
+    str/path → ``skelloc.load(model)``."""
     if model is None or isinstance(model, (str, PathLike)):
         from skelloc.hub.api import load
 
-        return load() if model is None else load(str(model))
+        return load(default_for(seq)) if model is None else load(str(model))
     if isinstance(model, torch.nn.Module) and hasattr(model, "input_spec"):
         return model  # type: ignore[return-value]
     raise ConfigError(
         f"model must be a Localizer, a model name or path, or None, got {type(model).__name__}"
     )
+
+
+def default_for(seq: Any = None) -> str:
+    """The name of the default model for ``seq``: the 2D default for 2D keypoints (two
+    coordinate channels, :func:`~skelloc.inference.validate.input_kind`), else the 3D
+    default; logged, so that every run says which model it used."""
+    from skelloc.hub.api import default_model_name
+
+    kind = "3d" if seq is None else input_kind(seq)
+    name = default_model_name(kind)
+    logger.info("no model named: using %s (the default for %s input)", name, kind.upper())
+    return name
 
 
 def window_config(
@@ -228,7 +242,7 @@ def _probabilities(
     precision: Precision,
 ) -> tuple[Any, _Run, np.ndarray]:
     """The model, the prepared run and ``(T_model, K+1)`` probabilities at the model's rate."""
-    net = resolve_model(model)
+    net = resolve_model(model, seq)
     run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)
@@ -391,7 +405,7 @@ def extract_features(
     """
     if level not in ("fused", "encoder"):
         raise ConfigError(f"level must be 'fused' or 'encoder', got {level!r}")
-    net = resolve_model(model)
+    net = resolve_model(model, seq)
     run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
     windows = window_config(net, window, overlap, batch_size, device=dev)

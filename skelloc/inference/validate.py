@@ -34,6 +34,7 @@ __all__ = [
     "NonFinitePolicy",
     "as_sequence",
     "fill_null_frames",
+    "input_kind",
     "interpolate_nonfinite",
     "order_persons",
     "prepare_input",
@@ -236,6 +237,23 @@ def _canonical_layout(name: str) -> str | None:
         return None
 
 
+def input_kind(obj: Any) -> Literal["2d", "3d"]:
+    """``"2d"`` for keypoints with two coordinate channels (``(x, y)``, or ``(x, y, score)``
+    with ``meta["confidence"]``), else ``"3d"``.  A bare 3-channel array counts as 3D."""
+    if isinstance(obj, SkeletonSequence):
+        channels = obj.joints.shape[-1]
+        conf = bool(obj.meta.get("confidence"))
+    else:
+        shape = getattr(obj, "shape", None)
+        if shape is None:
+            try:
+                shape = np.shape(obj)
+            except (ValueError, TypeError):
+                return "3d"
+        channels, conf = (int(shape[-1]) if len(shape) else 0), False
+    return "2d" if channels - int(conf) == 2 else "3d"
+
+
 # --------------------------------------------------------------------------- prepare_input
 def prepare_input(
     seq: SkeletonSequence | Any,
@@ -264,6 +282,10 @@ def prepare_input(
 
     joints = _match_channels(joints, seq, spec)
     has_conf = bool(meta.get("confidence")) and joints.shape[-1] == seq.num_channels
+    if getattr(spec, "confidence", False) and not has_conf:
+        if joints.shape[-1] < int(spec.channels):  # 2D input without scores
+            joints = _add_scores(joints)
+        has_conf = True
     joints, layout = _match_layout(joints, seq, spec, confidence=has_conf)
     joints = order_persons(joints)
     joints = _fit_persons(joints, int(spec.max_persons))
@@ -285,6 +307,10 @@ def prepare_input(
         from skelloc.skeleton.normalize import ntu_pre_normalize
 
         joints = ntu_pre_normalize(joints, layout=layout, confidence=has_conf)
+    elif normalization == "person2d":
+        from skelloc.skeleton.normalize2d import person2d_normalize
+
+        joints = person2d_normalize(joints, layout, confidence=has_conf)
     elif normalization not in (None, "none", ""):
         raise InputError(f"unknown input normalization {normalization!r} in the model's input spec")
 
@@ -300,8 +326,26 @@ def prepare_input(
     )
 
 
+def _add_scores(joints: np.ndarray) -> np.ndarray:
+    """Append a score channel: 1 for a joint with a non-zero coordinate, else 0."""
+    score = np.any(joints != 0, axis=-1, keepdims=True).astype(np.float32)
+    return np.concatenate([joints, score], axis=-1)
+
+
 def _match_channels(joints: np.ndarray, seq: SkeletonSequence, spec: InputSpec) -> np.ndarray:
     want, have = int(spec.channels), joints.shape[-1]
+    if getattr(spec, "confidence", False):
+        coords = want - 1
+        have_coords = have - (1 if seq.meta.get("confidence") else 0)
+        if have_coords == coords and have in (want, want - 1):
+            return joints  # x, y (+ score): scores are added by prepare_input when absent
+        if have == want and not seq.meta.get("confidence") and coords == 2:
+            return joints  # three channels read as x, y, score
+        raise ShapeError(
+            f"the model takes {coords}D keypoints (x, y) and a score, the input has {have_coords} "
+            f"coordinate channel(s) (shape {tuple(joints.shape)})"
+            + ("; use a 3D model for 3D joints (skelloc.localize picks one when no model is "
+               "named)" if have_coords == 3 else ""))
     if have == want:
         return joints
     if have == want + 1 and seq.meta.get("confidence"):

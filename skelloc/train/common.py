@@ -41,7 +41,9 @@ def input_spec(cfg: TrainConfig, cache: SkeletonCache) -> Any:
     layout = str(cfg.model.backbone_args.get("layout", cfg.data.layout))
     return InputSpec(layout=layout, num_joints=len(get_layout(layout).joint_names),
                      channels=channels, fps=float(cfg.data.fps or cache.fps),
-                     normalization=cfg.data.normalization, max_persons=cfg.data.max_persons)
+                     normalization=cfg.data.normalization, max_persons=cfg.data.max_persons,
+                     confidence=bool(cache.confidence if cfg.data.confidence is None
+                                     else cfg.data.confidence))
 
 
 def build_model(cfg: TrainConfig, cache: SkeletonCache, head: bool = True) -> Any:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from skelloc.errors import ConfigError, EmptyInputError
+from skelloc.train.augment import apply_pipeline
 from skelloc.train.common import (
     batch_items,
     build_model,
@@ -53,6 +54,7 @@ from skelloc.train.runtime import (
     save_checkpoint,
     set_lr,
     setup_distributed,
+    step_generator,
     write_json,
 )
 
@@ -88,6 +90,10 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
     process or under ``torchrun`` (DDP); ``resume`` continues from ``out_dir/checkpoint.pt``.
     """
     fcfg = cfg.finetune
+    moving = sorted(set(fcfg.augment) & {"temporal_crop", "crop_resize"})
+    if moving:
+        raise ConfigError(f"finetune.augment: {', '.join(moving)} move frames and would "
+                          "misalign the frame labels; use spatial augmentations only")
     if fcfg.protocol == "semi" and cfg.data.label_fraction >= 1.0:
         raise ConfigError("protocol 'semi' needs data.label_fraction < 1 (e.g. 0.2)")
     out = Path(out_dir)
@@ -119,6 +125,9 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
     model.to(device)
     videos = prepare_videos(cache, train_rec, model.input_spec, with_labels=True)
 
+    from skelloc.skeleton.layouts import get_layout
+
+    flip = get_layout(model.input_spec.layout).flip_index
     whole = cfg.data.finetune_input == "whole"
     items: list[tuple[int, int]] = [(i, 0) for i in range(len(videos))]
     if not whole:
@@ -207,6 +216,10 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
             else:
                 x, y = collate_windows(videos, batch, cfg.data.finetune_window)
             assert y is not None
+            if fcfg.augment:
+                x = apply_pipeline(x, fcfg.augment, step_generator(cfg.seed, "augment", step,
+                                                                   d.rank),
+                                   fcfg.augment_args, flip_permutation=flip)
             torch.manual_seed(derive_seed(cfg.seed, "torch", step, d.rank))
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             lr = lr_at(step, spe, fcfg.lr, fcfg.warmup_epochs, fcfg.milestones, fcfg.gamma)
