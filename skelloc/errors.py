@@ -12,7 +12,8 @@ fits, from the matching built-in (``ValueError``, ``KeyError``, ``FileNotFoundEr
 3     network or download error
 4     checksum mismatch
 5     not found, or offline and not cached
-6     manifest or version error
+6     manifest or version error, incompatible or unsafe weights
+7     disk full (no space left, file too large, quota): nothing partial is kept
 ====  ===========================================
 """
 
@@ -39,6 +40,8 @@ __all__ = [
     "IncompatibleWeightsError",
     "UnsafeCheckpointError",
     "MissingDependencyError",
+    "OutputWriteError",
+    "DiskFullError",
 ]
 
 
@@ -162,3 +165,20 @@ class MissingDependencyError(SkellocError, ImportError):
     """An optional extra (``skelloc[train]``, ``skelloc[viz]``) is needed for this feature."""
 
     exit_code = 2
+
+
+# --------------------------------------------------------------------------- output
+class OutputWriteError(SkellocError, OSError):
+    """An output file or folder cannot be written (permission, read-only file system, ...)."""
+
+    exit_code = 2
+
+    def __str__(self) -> str:  # OSError would otherwise format (errno, strerror)
+        return str(self.args[0]) if self.args else ""
+
+
+class DiskFullError(OutputWriteError):
+    """No space left on the device, a file past the size limit or the quota (ENOSPC, EFBIG,
+    EDQUOT); the partial file has been deleted."""
+
+    exit_code = 7

@@ -12,7 +12,7 @@ from pathlib import Path
 from skelloc.hub.manifest import registry
 from skelloc.hub.resolve import locate_file, mirror_cache_path
 from skelloc.hub.settings import resolve_settings
-from skelloc.hub.verify import check_file
+from skelloc.hub.verify import check_file, remove_cached_copy
 
 __all__ = ["cache_path", "clear_cache", "verify_models", "VerifyRecord"]
 
@@ -47,23 +47,31 @@ def clear_cache(names: Sequence[str] | None = None, *,
             if mc.is_file():
                 mc.unlink()
                 removed.append(mc)
+            removed.extend(_remove_incomplete(mc.parent))
             if entry.hub is None:
                 continue
             repo = _repo_folder(settings.cache_dir, entry.hub.repo_id, entry.hub.repo_type)
             snap = repo / "snapshots" / entry.hub.revision
             pointer = snap / spec.filename
             if pointer.is_symlink() or pointer.exists():
-                real = Path(os.path.realpath(pointer))
-                pointer.unlink()
-                removed.append(pointer)
-                if real != pointer and real.is_file() and real.parent.name == "blobs":
-                    real.unlink()
-                    removed.append(real)
+                removed.extend(remove_cached_copy(pointer))
         if entry.hub is not None:
             repo = _repo_folder(settings.cache_dir, entry.hub.repo_id, entry.hub.repo_type)
+            removed.extend(_remove_incomplete(repo / "blobs"))
             _prune_empty(repo / "snapshots" / entry.hub.revision, stop=repo)
     log.info("removed %d cached files", len(removed))
     return removed
+
+
+def _remove_incomplete(blobs: Path) -> list[Path]:
+    """huggingface_hub's ``*.incomplete`` leftovers of killed downloads (plain files only)."""
+    out: list[Path] = []
+    if blobs.is_dir() and not blobs.is_symlink():
+        for f in blobs.glob("*.incomplete"):
+            if f.is_file() and not f.is_symlink():
+                f.unlink()
+                out.append(f)
+    return out
 
 
 def _prune_empty(folder: Path, stop: Path) -> None:

@@ -89,16 +89,32 @@ def verify_file(path: str | os.PathLike[str], spec: FileSpec, *, source: str,
         f"size {result.actual_size}; action taken: {action}")
 
 
-def remove_cached_copy(path: str | os.PathLike[str]) -> None:
-    """Delete a Hub-cache snapshot pointer and the blob it points to."""
-    p = Path(path)
+def _repo_blobs(pointer: Path) -> Path | None:
+    """``<repo>/blobs`` for a Hub-cache snapshot entry ``<repo>/snapshots/<rev>/<file...>``."""
+    for parent in pointer.parents:
+        if parent.parent.name == "snapshots":
+            return parent.parent.parent / "blobs"
+    return None
+
+
+def remove_cached_copy(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete a Hub-cache snapshot entry, and its blob only when that lies in the repo's
+    ``blobs/`` folder; nothing outside the cache is ever deleted (a snapshot entry that is a
+    symlink to a user's file loses the link, never the file).  Returns the removed paths."""
+    p = Path(os.path.abspath(path))
     real = Path(os.path.realpath(p))
-    for target in (p, real):
-        try:
-            target.unlink()
-        except FileNotFoundError:
-            pass
+    removed: list[Path] = []
+    blobs = _repo_blobs(p)
+    if p.is_symlink() or p.is_file():
+        p.unlink()
+        removed.append(p)
+    if (blobs is not None and real != p and real.parent == Path(os.path.realpath(blobs))
+            and real.is_file() and not real.is_symlink()):
+        real.unlink()
+        removed.append(real)
     with _LOCK:
         for key in [k for k in _MEMO if k[0] == str(real)]:
             del _MEMO[key]
-    log.info("removed the bad cached copy %s", real)
+    if removed:
+        log.info("removed the bad cached copy %s", ", ".join(map(str, removed)))
+    return removed

@@ -21,6 +21,7 @@ __all__ = [
     "PICKLE_SUFFIXES",
     "read_metadata",
     "read_state_dict",
+    "load_torch_file",
     "clean_state_dict",
     "strip_prefix",
     "load_into",
@@ -39,6 +40,10 @@ _WRAPPERS = ("state_dict_ema", "model_ema", "ema", "state_dict", "model", "net",
 _PREFIXES = ("module.", "_orig_mod.")
 
 
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The ``__metadata__`` of a safetensors file (header only; no tensor is read)."""
     from safetensors import safe_open
@@ -47,7 +52,8 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
         with safe_open(str(path), framework="pt") as fh:
             return dict(fh.metadata() or {})
     except Exception as err:  # noqa: BLE001 - SafetensorError, OSError, ...
-        raise IncompatibleWeightsError(f"{path} is not a readable safetensors file: {err}") from err
+        raise IncompatibleWeightsError(
+            f"{path} is not a readable safetensors file: {_first_line(err)}") from None
 
 
 def read_state_dict(path: str | os.PathLike[str], *, allow_pickle: bool = False,
@@ -61,23 +67,37 @@ def read_state_dict(path: str | os.PathLike[str], *, allow_pickle: bool = False,
             return dict(load_file(str(p), device=str(device)))
         except Exception as err:  # noqa: BLE001
             raise IncompatibleWeightsError(
-                f"{p} is not a readable safetensors file: {err}") from err
+                f"{p} is not a readable safetensors file: {_first_line(err)}") from None
     if p.suffix in PICKLE_SUFFIXES or p.name.endswith(".pth.tar"):
         if not allow_pickle:
             raise UnsafeCheckpointError(
                 f"{p} is a pickle checkpoint; pickle can run arbitrary code, so skelloc refuses "
                 "it. Convert it with 'skelloc convert', or pass allow_pickle=True to read it "
                 "with torch.load(weights_only=True).")
-        import torch
-
-        try:
-            obj = torch.load(str(p), map_location=device, weights_only=True)
-        except Exception as err:  # noqa: BLE001 - UnpicklingError, RuntimeError, ...
-            raise IncompatibleWeightsError(
-                f"{p} could not be read with torch.load(weights_only=True) (skelloc never falls "
-                f"back to unsafe unpickling): {err}") from err
+        obj = load_torch_file(p, "pickle checkpoint", device=device)
         return clean_state_dict(obj, source=str(p))
     raise IncompatibleWeightsError(f"{p}: unknown weights format (expected .safetensors)")
+
+
+def load_torch_file(path: str | os.PathLike[str], what: str = "checkpoint",
+                    device: str | torch.device = "cpu") -> Any:
+    """``torch.load(weights_only=True)`` with every failure typed: a refused pickle is an
+    :class:`UnsafeCheckpointError`, a truncated or corrupt file an
+    :class:`IncompatibleWeightsError` (both exit 6); nothing in the file is executed."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(str(path), map_location=device, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UnsafeCheckpointError(
+            f"{path}: the {what} holds objects other than tensors and plain containers; "
+            f"refused, nothing was executed ({_first_line(err)})") from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError,
+            TypeError, IndexError, UnicodeDecodeError, MemoryError) as err:
+        raise IncompatibleWeightsError(
+            f"{path}: not a readable {what} (truncated or corrupt: {_first_line(err)})") from None
 
 
 def clean_state_dict(obj: Any, *, source: str = "checkpoint") -> dict[str, torch.Tensor]:

@@ -122,10 +122,16 @@ def _canonical_header(path: Path) -> None:
             fh.write(text + b" " * (length - len(text)))
 
 
-def _atomic_save(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
-    with atomic_path(path) as tmp:
+def save_tensors(tensors: dict[str, Tensor], path: str | os.PathLike[str],
+                 metadata: dict[str, str]) -> Path:
+    """Write a safetensors file with the canonical header, atomically and durably (fsync)."""
+    with atomic_path(path, durable=True) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
         _canonical_header(tmp)
+    return Path(path)
+
+
+_atomic_save = save_tensors
 
 
 def save_model(model: Localizer, path: str | os.PathLike[str]) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from skelloc.errors import IncompatibleWeightsError, WeightsNotFoundError
+from skelloc.hub.weights import load_torch_file, read_state_dict
 from skelloc.train.config import TrainConfig
 from skelloc.train.data import SkeletonCache
 from skelloc.train.runtime import Dist, step_generator
@@ -94,19 +95,15 @@ def load_encoder_state(path: str | Path) -> dict[str, torch.Tensor]:
         if (p / "pretrain.safetensors").is_file():
             p = p / "pretrain.safetensors"
         elif (p / "encoder.safetensors").is_file():
-            from safetensors.torch import load_file
-
-            return dict(load_file(str(p / "encoder.safetensors")))
+            return read_state_dict(p / "encoder.safetensors")
         else:
             raise WeightsNotFoundError(f"no pretrain.safetensors or encoder.safetensors in {p}")
     if not p.is_file():
         raise WeightsNotFoundError(f"init checkpoint {p} does not exist")
     if p.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = dict(load_file(str(p)))
+        state = read_state_dict(p)
     else:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+        ckpt = load_torch_file(p, "checkpoint")
         state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else {}
     for prefix in ("encoder_q.", "encoder."):
         sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}

@@ -169,7 +169,7 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
     if d.is_main:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", config_to_dict(cfg))
-    log = JsonlLogger(out / "log.jsonl" if d.is_main else None)
+    log = JsonlLogger(out / "log.jsonl" if d.is_main else None, start_step=step)
     logger.info("finetuning (%s): %d training videos, %d validation videos, %d steps/epoch, "
                 "%d steps", fcfg.protocol, len(videos), len(val_rec), spe, total)
 

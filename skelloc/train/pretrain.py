@@ -147,7 +147,7 @@ def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False)
     if d.is_main:
         out.mkdir(parents=True, exist_ok=True)
         write_json(out / "config.json", config_to_dict(cfg))
-    log = JsonlLogger(out / "log.jsonl" if d.is_main else None)
+    log = JsonlLogger(out / "log.jsonl" if d.is_main else None, start_step=step)
     logger.info("pretraining: %d windows, %d steps/epoch, %d steps", num_windows, spe, total)
 
     def checkpoint() -> None:

@@ -16,8 +16,9 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from skelloc._atomic import atomic_path, atomic_write_text
+from skelloc._atomic import atomic_path, atomic_write_text, remove_stale_temporaries
 from skelloc.errors import ConfigError, IncompatibleWeightsError
+from skelloc.hub.weights import load_torch_file
 
 __all__ = [
     "Dist",
@@ -30,6 +31,7 @@ __all__ = [
     "save_checkpoint",
     "save_safetensors",
     "load_checkpoint",
+    "load_torch_file",
     "JsonlLogger",
     "autocast",
     "progress",
@@ -112,24 +114,28 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary file, then ``os.replace`` (atomic)."""
-    with atomic_path(path) as tmp:
+    """``torch.save`` to a temporary file, fsync, then ``os.replace`` (atomic and durable)."""
+    with atomic_path(path, durable=True) as tmp:
         torch.save(state, tmp)
 
 
 def save_safetensors(tensors: dict[str, torch.Tensor], path: Path,
                      metadata: dict[str, str] | None = None) -> None:
-    """``safetensors.torch.save_file`` to a temporary file, then ``os.replace`` (atomic)."""
-    from safetensors.torch import save_file
+    """A safetensors file with the canonical (sorted) header, written atomically and durably:
+    equal tensors and metadata give identical bytes whatever the process."""
+    from skelloc.models.serialization import save_tensors
 
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata)
+    save_tensors(tensors, path, metadata or {})
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise IncompatibleWeightsError(f"no checkpoint at {path} to resume from")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    state = load_torch_file(path, "checkpoint")
+    if not isinstance(state, dict) or not {"model", "optimizer", "step"} <= set(state):
+        raise IncompatibleWeightsError(f"{path}: not a skelloc training checkpoint "
+                                       "(expected model, optimizer and step entries)")
+    return state
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -137,13 +143,39 @@ def write_json(path: Path, data: Any) -> None:
 
 
 class JsonlLogger:
-    """Appends one JSON object per line (``log.jsonl``); only the main process writes."""
+    """Appends one JSON object per line (``log.jsonl``); only the main process writes.
 
-    def __init__(self, path: Path | None) -> None:
+    ``start_step`` is the step the run starts (or resumes) at: lines an earlier run wrote past
+    it (a run killed after its last checkpoint) are dropped, so a resumed run's log holds each
+    step once, like an uninterrupted run's.  Stale temporaries of killed writers in the run
+    folder are removed at the same time.
+    """
+
+    def __init__(self, path: Path | None, start_step: int = 0) -> None:
         self.path = path
         self.start = time.time()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            removed = remove_stale_temporaries(path.parent)
+            if removed:
+                logger.info("removed %d stale temporaries of a killed run in %s", len(removed),
+                            path.parent)
+            if path.is_file():
+                self._truncate(path, start_step)
+
+    @staticmethod
+    def _truncate(path: Path, start_step: int) -> None:
+        kept: list[str] = []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by the kill
+            step = record.get("step") if isinstance(record, dict) else None
+            done = isinstance(record, dict) and record.get("event") == "done"
+            if start_step > 0 and isinstance(step, int) and step <= start_step and not done:
+                kept.append(line)
+        atomic_write_text(path, "".join(line + "\n" for line in kept))
 
     def log(self, **record: Any) -> None:
         if self.path is None:

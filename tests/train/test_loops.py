@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
+from skelloc._atomic import _host
 from skelloc.errors import ConfigError, IncompatibleWeightsError
 from skelloc.models.localizer import Localizer
 from skelloc.train import load_config, run_finetune, run_pretrain
@@ -101,12 +103,26 @@ def test_pretrain_resume_is_exact(cache_dir: Path, tmp_path: Path) -> None:
     sets = ["pretrain.epochs=3", "data.window=16", "checkpoint_every=1"]
     run_pretrain(_cfg(cache_dir, *sets), tmp_path / "full")
     run_pretrain(_cfg(cache_dir, *sets, "max_steps=2"), tmp_path / "cut")
+    # what a SIGKILL during a write leaves (a pid that cannot run), and a line past the checkpoint
+    stale = tmp_path / "cut" / f".checkpoint.pt.{_host()}-99999999.abcd1234.tmp"
+    stale.write_bytes(b"partial")
+    with (tmp_path / "cut" / "log.jsonl").open("a") as fh:
+        fh.write(json.dumps({"step": 3, "loss": 1.0}) + "\n" + '{"step": 4, "lo')
     run_pretrain(_cfg(cache_dir, *sets), tmp_path / "cut", resume=True)
+    assert not stale.exists()
     a = _tensors(tmp_path / "full" / "pretrain.safetensors")
     b = _tensors(tmp_path / "cut" / "pretrain.safetensors")
     assert a.keys() == b.keys()
     for k in a:  # weights, key encoder, BN statistics and queues
         assert torch.equal(a[k], b[k]), k
+    # the same bytes (canonical safetensors header), and each step logged once
+    digest = [hashlib.sha256((tmp_path / run / "pretrain.safetensors").read_bytes()).hexdigest()
+              for run in ("full", "cut")]
+    assert digest[0] == digest[1]
+    logs = [[{k: v for k, v in json.loads(x).items() if k not in ("time", "seconds")}
+             for x in (tmp_path / run / "log.jsonl").read_text().splitlines()]
+            for run in ("full", "cut")]
+    assert logs[0] == logs[1]
     c = _tensors(tmp_path / "cut" / "pretrain.safetensors")
     run_pretrain(_cfg(cache_dir, *sets, "seed=5"), tmp_path / "other")
     d = _tensors(tmp_path / "other" / "pretrain.safetensors")
