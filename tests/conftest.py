@@ -34,6 +34,27 @@ def pkummd_root() -> Path:
     return root
 
 
+def _shared_dataset(name: str, marker: str) -> Path | None:
+    root = REPO.parent / "shared" / "data" / name
+    return root if (root / marker).exists() else None
+
+
+@pytest.fixture(scope="session")
+def utkinect_root() -> Path:
+    root = _shared_dataset("utkinect-v1", "actionLabel.txt")
+    if root is None:
+        pytest.skip("UTKinect data (../shared/data/utkinect-v1) is not available")
+    return root
+
+
+@pytest.fixture(scope="session")
+def babel_cmu_root() -> Path:
+    root = _shared_dataset("babel-cmu-v1", "BT_action.json")
+    if root is None:
+        pytest.skip("BABEL-TAL CMU data (../shared/data/babel-cmu-v1) is not available")
+    return root
+
+
 @pytest.fixture(autouse=True)
 def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Never touch the real Hub, the user's cache or the user's token."""

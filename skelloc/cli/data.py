@@ -203,6 +203,57 @@ def prepare_babel(
     _summary(load_cache(path), path)
 
 
+def prepare_utkinect(
+    src: Path = typer.Argument(..., help="UTKinect folder: joints/joints_sXX_eYY.txt + labels."),
+    out: Path = typer.Argument(..., help="Output cache folder."),
+    labels: str = typer.Option("modified", "--labels", help="modified (actionLabel_modified.txt"
+                               ", corrected) | official (actionLabel.txt) | a label file path."),
+    layout: str = typer.Option("ntu25", "--layout", help="Cache layout: ntu25 or kinect_v1_20."),
+    val_subjects: Optional[str] = typer.Option(None, "--val-subjects",
+                                               help="Comma-separated subjects for validation "
+                                               "(s01,s05)."),
+    val_fraction: Optional[float] = typer.Option(None, "--val-fraction"),
+    seed: int = typer.Option(0, "--seed"),
+    dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
+) -> None:
+    """Convert UTKinect-Action3D into a training cache (30 fps frame-id timeline)."""
+    from skelloc.io.prepare import load_cache
+    from skelloc.io.prepare_domains import prepare_utkinect as run_prepare
+
+    subjects = _id_list(val_subjects)
+    path = run_prepare(src, out, labels=labels, layout=layout, val_subjects=subjects,
+                       val_fraction=val_fraction, seed=seed, dtype=dtype)
+    _summary(load_cache(path), path)
+
+
+def prepare_babel_tal(
+    src: Path = typer.Argument(..., help="Folder with BT_action.json, amass_to_babel.json, "
+                               "action_mapping.txt and bvh/SSS_TT.bvh."),
+    out: Path = typer.Argument(..., help="Output cache folder."),
+    actions: Optional[Path] = typer.Option(None, "--actions", help="Another BT_action.json."),
+    val_subjects: Optional[str] = typer.Option(None, "--val-subjects",
+                                               help="Comma-separated CMU subjects for "
+                                               "validation (05,07)."),
+    val_fraction: Optional[float] = typer.Option(None, "--val-fraction"),
+    seed: int = typer.Option(0, "--seed"),
+    units: str = typer.Option("auto", "--units", help="auto | cm | m | mm | in (BVH units)."),
+    dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
+) -> None:
+    """Convert BABEL-TAL ground truth on CMU BVH motions into a multi-label training cache."""
+    from skelloc.io.prepare import load_cache
+    from skelloc.io.prepare_domains import prepare_babel_tal as run_prepare
+
+    path = run_prepare(src, out, actions=actions, val_subjects=_id_list(val_subjects),
+                       val_fraction=val_fraction, seed=seed, units=units, dtype=dtype)
+    _summary(load_cache(path), path)
+
+
+def _id_list(text: Optional[str]) -> Optional[list[str]]:
+    if text is None:
+        return None
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
 def _summary(data: dict[str, Any], path: Path) -> None:
     counts: dict[str, int] = {}
     for v in data["videos"]:
@@ -221,4 +272,6 @@ def register(app: typer.Typer) -> None:
     prepare.command("pkummd")(prepare_pkummd)
     prepare.command("ntu")(prepare_ntu)
     prepare.command("babel")(prepare_babel)
+    prepare.command("utkinect")(prepare_utkinect)
+    prepare.command("babel-tal")(prepare_babel_tal)
     app.add_typer(prepare, name="prepare")

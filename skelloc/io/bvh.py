@@ -4,14 +4,22 @@ Rotations compose in the order the ``CHANNELS`` line lists them (``Zrotation Xro
 Yrotation`` -> ``R = Rz · Rx · Ry``, degrees); a joint's translation is its ``OFFSET`` plus its
 position channels.  ``End Site`` positions are kept as joints named ``<parent>_end``.  With
 ``layout="ntu25"`` (default) the joints are mapped to NTU RGB+D 25 by name (CMU's cgspeed
-conversion, SFU, Mixamo and Daz/Poser names are known); joints the skeleton lacks (hand tips,
-thumbs) fall back to the nearest available joint.  ``layout=None`` keeps every joint
-(``layout="bvh"``, names in ``meta["joint_names"]``).  Units are scaled by ``scale`` (default
-0.01: centimetres -> metres); the frame rate is ``1 / Frame Time``.
+conversion, SFU, Mixamo, Daz/Poser and Reallusion Character Creator ``CC_Base_*`` names are
+known); joints the skeleton lacks (hand tips, thumbs) fall back to the nearest available joint.
+``layout=None`` keeps every joint (``layout="bvh"``, names in ``meta["joint_names"]``).
+
+Units: positions come back in metres.  ``units="auto"`` (default) tells centimetres, metres and
+inches apart by the leg length (hip-knee-ankle, median over frames; an adult's is about
+0.75-1.0 m): under 2 file units it is metres, 10-20 the CMU ASF unit of the cgspeed CMU
+conversion (1/0.45 inch), 20-55 inches, 55-200 centimetres; anything else raises
+:class:`SkeletonFormatError` asking for ``units``.  ``units="cm" | "m" | "mm" | "in" | "cmu"``
+or a numeric ``scale`` (file units -> metres) overrides the detection.  The frame rate is
+``1 / Frame Time``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +30,14 @@ from skelloc.errors import SkeletonFormatError
 from skelloc.io._text import parse_floats, parse_int, text_lines
 from skelloc.skeleton.sequence import SkeletonSequence
 
-__all__ = ["BvhJoint", "BvhMotion", "parse_bvh", "forward_kinematics", "read_bvh", "map_to_ntu25"]
+__all__ = ["BvhJoint", "BvhMotion", "parse_bvh", "forward_kinematics", "read_bvh", "map_to_ntu25",
+           "detect_units", "UNIT_SCALES"]
+
+logger = logging.getLogger(__name__)
+
+#: metres per file unit
+UNIT_SCALES: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254,
+                                 "cmu": 0.0254 / 0.45}  # CMU ASF length unit (cgspeed BVH)
 
 _CHANNELS = {"xposition", "yposition", "zposition", "xrotation", "yrotation", "zrotation"}
 
@@ -197,39 +212,43 @@ def forward_kinematics(bvh: BvhMotion) -> np.ndarray:
 
 def _norm(name: str) -> str:
     name = name.split(":")[-1]
-    return re.sub(r"[^a-z0-9_]", "", name.lower()).replace("_end", "#end").replace("_", "") \
+    name = re.sub(r"^cc_base_", "", name.lower())  # Reallusion Character Creator rigs
+    return re.sub(r"[^a-z0-9_]", "", name).replace("_end", "#end").replace("_", "") \
         .replace("#end", "_end")
 
 
 # NTU joint -> candidate BVH names (normalised), in order of preference
 _NTU_CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("hips", "pelvis", "hip", "root"),
-    ("spine", "spine1", "abdomen", "lowerback"),
-    ("neck", "neck1", "neckbase"),
+    ("spine", "spine1", "abdomen", "lowerback", "spine02"),
+    ("neck", "neck1", "neckbase", "necktwist02"),
     ("head",),
-    ("leftarm", "leftupperarm", "lshldr", "lhumerus", "upperarml", "lshoulder"),
+    ("leftarm", "leftupperarm", "lshldr", "lhumerus", "upperarml", "lshoulder", "lupperarm"),
     ("leftforearm", "leftlowerarm", "lforearm", "lradius", "forearml", "leftelbow", "lelbow"),
     ("lefthand", "lhand", "handl", "leftwrist", "lwrist"),
-    ("leftfingerbase", "lefthandmiddle1", "lefthandindex1", "lefthand_end", "lhand_end"),
-    ("rightarm", "rightupperarm", "rshldr", "rhumerus", "upperarmr", "rshoulder"),
+    ("leftfingerbase", "lefthandmiddle1", "lefthandindex1", "lefthand_end", "lhand_end", "lmid1"),
+    ("rightarm", "rightupperarm", "rshldr", "rhumerus", "upperarmr", "rshoulder", "rupperarm"),
     ("rightforearm", "rightlowerarm", "rforearm", "rradius", "forearmr", "rightelbow", "relbow"),
     ("righthand", "rhand", "handr", "rightwrist", "rwrist"),
-    ("rightfingerbase", "righthandmiddle1", "righthandindex1", "righthand_end", "rhand_end"),
+    ("rightfingerbase", "righthandmiddle1", "righthandindex1", "righthand_end", "rhand_end",
+     "rmid1"),
     ("leftupleg", "leftupperleg", "lthigh", "thighl", "lfemur", "lefthip"),
-    ("leftleg", "leftlowerleg", "lshin", "shinl", "ltibia", "leftknee", "lknee"),
+    ("leftleg", "leftlowerleg", "lshin", "shinl", "ltibia", "leftknee", "lknee", "lcalf"),
     ("leftfoot", "lfoot", "footl", "leftankle", "lankle"),
-    ("lefttoebase", "lefttoe", "ltoe", "lefttoe_end", "leftfoot_end", "lfoot_end"),
+    ("lefttoebase", "lefttoe", "ltoe", "lefttoe_end", "leftfoot_end", "lfoot_end", "ltoebase"),
     ("rightupleg", "rightupperleg", "rthigh", "thighr", "rfemur", "righthip"),
-    ("rightleg", "rightlowerleg", "rshin", "shinr", "rtibia", "rightknee", "rknee"),
+    ("rightleg", "rightlowerleg", "rshin", "shinr", "rtibia", "rightknee", "rknee", "rcalf"),
     ("rightfoot", "rfoot", "footr", "rightankle", "rankle"),
-    ("righttoebase", "righttoe", "rtoe", "righttoe_end", "rightfoot_end", "rfoot_end"),
-    ("spine2", "spine1", "chest", "upperchest", "spine3", "chest2"),
+    ("righttoebase", "righttoe", "rtoe", "righttoe_end", "rightfoot_end", "rfoot_end",
+     "rtoebase"),
+    ("spine2", "spine1", "chest", "upperchest", "spine3", "chest2", "necktwist01"),
     ("lefthandindex1_end", "lefthandmiddle1_end", "leftfingerbase_end", "lefthandindex1",
-     "lefthand_end"),
-    ("lthumb", "lefthandthumb1", "leftthumb", "lthumb_end", "lefthandthumb1_end"),
+     "lefthand_end", "lmid3_end"),
+    ("lthumb", "lefthandthumb1", "leftthumb", "lthumb_end", "lefthandthumb1_end", "lthumb3_end"),
     ("righthandindex1_end", "righthandmiddle1_end", "rightfingerbase_end", "righthandindex1",
-     "righthand_end"),
-    ("rthumb", "righthandthumb1", "rightthumb", "rthumb_end", "righthandthumb1_end"),
+     "righthand_end", "rmid3_end"),
+    ("rthumb", "righthandthumb1", "rightthumb", "rthumb_end", "righthandthumb1_end",
+     "rthumb3_end"),
 )
 # joints that may fall back to another NTU joint (0-based): hand, foot, tips and thumbs
 _FALLBACK = {7: 6, 11: 10, 15: 14, 19: 18, 21: 7, 22: 7, 23: 11, 24: 11, 20: 1}
@@ -257,13 +276,55 @@ def map_to_ntu25(names: list[str], path: Path | None = None) -> list[int]:
     return [int(v) for v in out]  # type: ignore[arg-type]
 
 
-def read_bvh(path: Path, *, layout: str | None = "ntu25", scale: float = 0.01,
-             fps: float | None = None) -> SkeletonSequence:
-    """Read a BVH file into joint positions (see the module docstring)."""
+def detect_units(positions: np.ndarray, ntu_index: list[int], path: Path | None = None) -> str:
+    """``"m"``, ``"in"`` or ``"cm"`` from the leg length (hip-knee + knee-ankle, both legs,
+    median over frames) of FK ``positions (T, J, 3)`` in file units; see the module docstring."""
+    legs = []
+    for hip, knee, ankle in ((12, 13, 14), (16, 17, 18)):
+        h, k, a = (positions[:, ntu_index[j]] for j in (hip, knee, ankle))
+        legs.append(np.linalg.norm(h - k, axis=-1) + np.linalg.norm(k - a, axis=-1))
+    leg = float(np.median(np.concatenate(legs)))
+    if 0.2 <= leg < 2.0:
+        return "m"
+    if 10.0 <= leg < 20.0:
+        return "cmu"
+    if 20.0 <= leg < 55.0:
+        return "in"
+    if 55.0 <= leg < 200.0:
+        return "cm"
+    raise SkeletonFormatError(
+        f"cannot tell the units from a leg length of {leg:g} file units (expected about 0.8 m, "
+        "80 cm or 32 in); pass units='m' | 'cm' | 'mm' | 'in' | 'cmu' or scale=...", path=path)
+
+
+def _scale(units: str, scale: float | None, pos: np.ndarray, names: list[str],
+           path: Path) -> tuple[float, str]:
+    if scale is not None:
+        return float(scale), "given"
+    if units != "auto":
+        if units not in UNIT_SCALES:
+            raise SkeletonFormatError(f"units must be 'auto' or one of {sorted(UNIT_SCALES)}, "
+                                      f"got {units!r}", path=path)
+        return UNIT_SCALES[units], units
+    try:
+        index = map_to_ntu25(names, path)
+    except SkeletonFormatError:
+        logger.warning("%s: no legs found by name to detect the units; assuming centimetres "
+                       "(pass units=... to say)", path)
+        return UNIT_SCALES["cm"], "cm"
+    found = detect_units(pos, index, path)
+    return UNIT_SCALES[found], found
+
+
+def read_bvh(path: Path, *, layout: str | None = "ntu25", units: str = "auto",
+             scale: float | None = None, fps: float | None = None) -> SkeletonSequence:
+    """Read a BVH file into joint positions in metres (see the module docstring)."""
     bvh = parse_bvh(path)
-    pos = forward_kinematics(bvh) * float(scale)
+    raw = forward_kinematics(bvh)
     names = [j.name for j in bvh.joints]
-    meta = {"bvh_fps": bvh.fps, "num_bvh_joints": len(names)}
+    factor, unit = _scale(units, scale, raw, names, path)
+    pos = raw * factor
+    meta = {"bvh_fps": bvh.fps, "num_bvh_joints": len(names), "units": unit, "scale": factor}
     if layout is None or layout == "bvh":
         return SkeletonSequence(pos[:, None].astype(np.float32), layout="bvh",
                                 fps=float(fps or bvh.fps), meta={**meta, "joint_names": names})

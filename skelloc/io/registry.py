@@ -59,6 +59,8 @@ _add("npz", "skelloc.io.arrays:read_npz", [".npz"], "NumPy archive holding one j
 _add("ntu", "skelloc.io.ntu:read_ntu_skeleton", [".skeleton"], "NTU RGB+D .skeleton text")
 _add("pkummd", "skelloc.io.pkummd:read_pkummd_skeleton", [".txt"],
      "PKU-MMD skeleton text (150 floats per frame line)")
+_add("utkinect", "skelloc.io.utkinect:read_utkinect", [],
+     "UTKinect-Action3D joints_sXX_eYY.txt (Kinect v1, 20 joints; frame-id clock at 30 fps)")
 _add("bvh", "skelloc.io.bvh:read_bvh", [".bvh"], "BVH motion capture (forward kinematics)")
 _add("mmpose", "skelloc.io.pose_estimators:read_mmpose", [],
      "MMPose inferencer JSON (COCO-17 by default)")
@@ -130,6 +132,18 @@ def _sniff_json(path: Path) -> str:
         "pass format=...", path=path)
 
 
+def _first_line_width(path: Path) -> int:
+    """Whitespace-separated fields on the first non-empty line (0 when unreadable)."""
+    try:
+        with path.open("rb") as fh:
+            for raw in fh:
+                if raw.strip():
+                    return len(raw.split())
+    except OSError:
+        pass
+    return 0
+
+
 def detect_format(path: str | Path) -> str:
     """The format name :func:`read` would use for ``path`` (by extension, then by content)."""
     p = Path(path)
@@ -140,6 +154,8 @@ def detect_format(path: str | Path) -> str:
     suffix = p.suffix.lower()
     if suffix == ".json":
         return _sniff_json(p)
+    if suffix == ".txt" and _first_line_width(p) == 61:  # a frame id + 20 joints x 3
+        return "utkinect"
     matches = [e.name for e in _REGISTRY.values() if suffix and suffix in e.extensions]
     if not matches:
         known = sorted({x for e in _REGISTRY.values() for x in e.extensions} | {".json"})

@@ -1,4 +1,5 @@
-"""Joint-layout conversion (COCO-17, OpenPose, BODY_25, MediaPipe -> NTU-25 and COCO-17).
+"""Joint-layout conversion (COCO-17, OpenPose, BODY_25, MediaPipe, Kinect v1 -> NTU-25 and COCO-17;
+NTU-25 -> Kinect v1).
 
 Neither pyskl nor mmaction2 ships COCO<->NTU, BODY_25<->COCO or MediaPipe<->COCO maps
 (``field.md`` §4.7); the tables below follow mmpose's ``KeypointConverter`` pattern: every
@@ -121,6 +122,13 @@ _BUILTIN: list[Conversion] = [
     _table("coco17", "openpose18",
            [0, (5, 6), 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3]),
     _table("body25", "openpose18", [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]),
+    # Kinect v1 (20 joints) <-> NTU-25 (Kinect v2): the same body joints; v1's shoulder centre is
+    # v2's spine_shoulder, v2's neck lies between it and the head, hand tips/thumbs copy hands.
+    _table("kinect_v1_20", "ntu25", [
+        0, 1, (2, 3), 3, 4, 5, 6, 7, 8, 9, 10, 11,
+        12, 13, 14, 15, 16, 17, 18, 19, 2, "~7", "~7", "~11", "~11",
+    ]),
+    _table("ntu25", "kinect_v1_20", [0, 1, 20, 3, *range(4, 20)]),
 ]
 # The pyskl NTU graph has the same joints as ntu25.
 _BUILTIN += [

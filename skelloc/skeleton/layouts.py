@@ -28,6 +28,7 @@ __all__ = [
     "BODY25",
     "MEDIAPIPE33",
     "COCO13",
+    "KINECT_V1_20",
 ]
 
 
@@ -268,8 +269,31 @@ COCO13 = Layout(
     aliases=("body13", "coco_body13"),
 )
 
+# --------------------------------------------------------------------------- Kinect v1 (20 joints)
+# The Kinect for Windows SDK v1 skeleton (UTKinect-Action3D, MSR Action3D, Florence 3D): NTU-25
+# without the neck, hand tips and thumbs; its "shoulder center" is NTU's spine_shoulder.
+_KV1_EDGES = (
+    (1, 0), (2, 1), (3, 2), (4, 2), (5, 4), (6, 5), (7, 6), (8, 2), (9, 8), (10, 9), (11, 10),
+    (12, 0), (13, 12), (14, 13), (15, 14), (16, 0), (17, 16), (18, 17), (19, 18),
+)  # fmt: skip
+KINECT_V1_20 = Layout(
+    name="kinect_v1_20",
+    joint_names=(
+        "hip_center", "spine", "shoulder_center", "head",
+        "left_shoulder", "left_elbow", "left_wrist", "left_hand",
+        "right_shoulder", "right_elbow", "right_wrist", "right_hand",
+        "left_hip", "left_knee", "left_ankle", "left_foot",
+        "right_hip", "right_knee", "right_ankle", "right_foot",
+    ),  # fmt: skip
+    parents=_tree(_KV1_EDGES, 20),
+    edges=_KV1_EDGES,
+    center=2,
+    flip_pairs=((4, 8), (5, 9), (6, 10), (7, 11), (12, 16), (13, 17), (14, 18), (15, 19)),
+    aliases=("kinect_v1", "kinect20", "utkinect", "msr_action3d"),
+)
+
 _BUILTIN: tuple[Layout, ...] = (
-    NTU25, NTU25_PYSKL, OPENPOSE18, COCO17, BODY25, MEDIAPIPE33, COCO13,
+    NTU25, NTU25_PYSKL, OPENPOSE18, COCO17, BODY25, MEDIAPIPE33, COCO13, KINECT_V1_20,
 )
 _REGISTRY: dict[str, Layout] = {lay.name: lay for lay in _BUILTIN}
 _ALIASES: dict[str, str] = {a: lay.name for lay in _BUILTIN for a in lay.aliases}

@@ -112,3 +112,20 @@ def test_prepare_babel_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     code = run(["prepare", "babel", str(jdir), str(tmp_path / "o"), "--train",
                 str(FIXTURES / "babel_mini.json"), "--subset", "1"])
     assert code == 0 and "1 videos (train 1), 3 segments" in capsys.readouterr().out
+
+
+def test_prepare_utkinect_and_babel_tal_cli(utkinect_root: Path, babel_cmu_root: Path,
+                                            tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(["prepare", "utkinect", str(utkinect_root), str(tmp_path / "u"),
+                "--val-subjects", "s08", "--labels", "official"])
+    out = capsys.readouterr().out
+    assert code == 0 and "16 videos (train 14, val 2), 160 segments, 10 classes, 30 fps" in out
+    code = run(["prepare", "babel-tal", str(babel_cmu_root), str(tmp_path / "b"),
+                "--val-subjects", "05,07"])
+    out = capsys.readouterr().out
+    assert code == 0 and "29 videos" in out and "74 segments, 20 classes" in out
+    assert run(["prepare", "utkinect", str(tmp_path), str(tmp_path / "x")]) == 2
+    assert "no joints_sXX_eYY.txt files" in capsys.readouterr().err
+    assert run(["prepare", "babel-tal", str(tmp_path), str(tmp_path / "y")]) == 2
+    assert "BT_action.json" in capsys.readouterr().err

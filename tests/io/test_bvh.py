@@ -78,3 +78,53 @@ def test_malformed(tmp_path: Path, edit, msg: str, line: int | None) -> None:  #
     with pytest.raises(SkeletonFormatError, match=msg) as info:
         read(bad, layout=None)
     assert (f"bad.bvh:{line}:" if line else "bad.bvh:") in str(info.value)
+
+
+def test_character_creator_rig_and_units(tmp_path: Path) -> None:
+    seq = read(FIXTURES / "cc_mini.bvh")
+    assert seq.layout == "ntu25" and seq.fps == 60.0 and seq.meta["units"] == "cm"
+    src = seq.meta["ntu25_from"]
+    assert src[0] == "CC_Base_Pelvis" and src[13] == "CC_Base_L_Calf"
+    assert src[4] == "CC_Base_L_Upperarm" and src[20] == "CC_Base_NeckTwist01"
+    assert src[21] == "CC_Base_L_Mid3_end" and src[24] == "CC_Base_R_Thumb3_end"
+    j = seq.joints[0, 0]
+    np.testing.assert_allclose(j[13] - j[12], [0, -0.45, 0], atol=1e-6)  # thigh 45 cm
+    np.testing.assert_allclose(seq.joints[2, 0, 0, 0], 0.2, atol=1e-6)  # root moved 20 cm
+    # the same rig written in metres and in inches is detected; units= and scale= override
+    text = (FIXTURES / "cc_mini.bvh").read_text().splitlines()
+    for unit, factor in (("m", 0.01), ("in", 1 / 2.54), ("cmu", 0.45 / 2.54)):
+        lines = []
+        for line in text:
+            words = line.split()
+            if words and words[0] == "OFFSET":
+                line = "OFFSET " + " ".join(f"{float(w) * factor:.6f}" for w in words[1:])
+            lines.append(line)
+        f = tmp_path / f"{unit}.bvh"
+        f.write_text("\n".join(lines) + "\n")
+        other = read(f)
+        assert other.meta["units"] == unit
+        np.testing.assert_allclose(other.joints[0, 0, 13], j[13], atol=1e-5)
+    assert read(FIXTURES / "cc_mini.bvh", units="m").joints[0, 0, 3, 1] == pytest.approx(1.5 * 100)
+    assert read(FIXTURES / "cc_mini.bvh", scale=0.001).meta["units"] == "given"
+    with pytest.raises(SkeletonFormatError, match="units must be"):
+        read(FIXTURES / "cc_mini.bvh", units="furlong")
+
+
+def test_units_that_cannot_be_told(tmp_path: Path) -> None:
+    lines = []
+    for line in (FIXTURES / "cc_mini.bvh").read_text().splitlines():
+        words = line.split()
+        if words and words[0] == "OFFSET":
+            line = "OFFSET " + " ".join(f"{float(w) * 10:.6f}" for w in words[1:])
+        lines.append(line)
+    (tmp_path / "giant.bvh").write_text("\n".join(lines) + "\n")
+    with pytest.raises(SkeletonFormatError, match="cannot tell the units"):
+        read(tmp_path / "giant.bvh")
+
+
+def test_real_character_creator_file(babel_cmu_root: Path) -> None:
+    seq = read(babel_cmu_root / "bvh" / "005_02.bvh")
+    assert seq.layout == "ntu25" and seq.fps == 60.0 and seq.meta["units"] == "cm"
+    j = seq.joints[:, 0]
+    height = np.median(j[:, 3, 1] - np.minimum(j[:, 15, 1], j[:, 19, 1]))
+    assert 1.4 < height < 2.0  # metres, head above the toes

@@ -127,3 +127,20 @@ def test_convert_sequence_reads_confidence() -> None:
     assert out.layout == "ntu25" and out.fps == 25.0 and out.joints.shape == (1, 1, 25, 3)
     assert out.meta["converted_from"] == "coco17" and out.meta["confidence"] is True
     np.testing.assert_allclose(out.joints[0, 0, :, 2], 0.5)
+
+
+def test_kinect_v1_round_trip_through_ntu25() -> None:
+    from skelloc.skeleton.layouts import get_layout
+
+    kv1 = get_layout("utkinect")
+    assert kv1.name == "kinect_v1_20" and kv1.num_joints == 20
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 1, 20, 3)).astype(np.float32) + 5.0
+    ntu = convert_layout(x, "kinect_v1_20", "ntu25")
+    np.testing.assert_allclose(ntu[:, :, 20], x[:, :, 2])  # shoulder centre = spine_shoulder
+    np.testing.assert_allclose(ntu[:, :, 2], (x[:, :, 2] + x[:, :, 3]) / 2, rtol=1e-6)  # neck
+    np.testing.assert_allclose(ntu[:, :, 23], x[:, :, 11])  # right tip copies the right hand
+    np.testing.assert_allclose(convert_layout(ntu, "ntu25", "kinect_v1_20"), x, rtol=1e-6)
+    names = kv1.joint_names
+    for a, b in kv1.flip_pairs:
+        assert names[a].replace("left", "right") == names[b]
