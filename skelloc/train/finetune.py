@@ -26,8 +26,10 @@ from skelloc.errors import ConfigError, EmptyInputError
 from skelloc.train.augment import apply_pipeline
 from skelloc.train.common import (
     batch_items,
+    build_from_hub,
     build_model,
     init_encoder,
+    is_hub_init,
     open_cache,
     steps_per_epoch,
 )
@@ -85,7 +87,9 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
                  resume: bool = False) -> dict[str, Any]:
     """Train a localizer; returns the content of ``metrics.json``.
 
-    ``init`` is a pretraining result (``pretrain.safetensors``, its folder or a
+    ``init`` is a hub model name (its encoder, fetched and verified like ``skelloc.load``;
+    the data's layout is converted to the encoder's), a pretraining result
+    (``pretrain.safetensors``, its folder or a
     ``checkpoint.pt``) or a saved model: only the encoder weights are taken. Runs on one
     process or under ``torchrun`` (DDP); ``resume`` continues from ``out_dir/checkpoint.pt``.
     """
@@ -115,9 +119,12 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
         raise ConfigError("finetuning needs a head (model.head = ufusion, simple or tconv)")
 
     torch.manual_seed(derive_seed(cfg.seed, "init"))
-    model = build_model(cfg, cache, head=True)
-    if init is not None:
-        init_encoder(model, init)
+    if is_hub_init(init):  # a hub model name: its encoder, a new head
+        model = build_from_hub(cfg, cache, str(init))
+    else:
+        model = build_model(cfg, cache, head=True)
+        if init is not None:
+            init_encoder(model, init)
     linear = fcfg.protocol == "linear"
     if linear:
         for p in model.encoder.parameters():
