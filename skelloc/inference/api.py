@@ -227,6 +227,18 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Independent per-class sigmoid of ``(K+1, T)`` logits, returned as ``(T, K+1)``."""
+    z = logits.T.astype(np.float64)
+    return (0.5 * (1.0 + np.tanh(0.5 * z))).astype(np.float32)  # no overflow for large |z|
+
+
+def _activate(logits: np.ndarray, model: Any) -> np.ndarray:
+    """The model's own probabilities: softmax, or per-class sigmoid for multi-label models."""
+    return _sigmoid(logits) if getattr(model, "output", "softmax") == "sigmoid" else \
+        _softmax(logits)
+
+
 def _probabilities(
     seq: Any,
     model: Any,
@@ -248,7 +260,7 @@ def _probabilities(
     windows = window_config(net, window, overlap, batch_size, device=dev)
     logits, _ = _run_windows(net, run, "logits", device=dev, windows=windows, fuse=fuse,
                              precision=precision)
-    return net, run, _softmax(logits)
+    return net, run, _activate(logits, net)
 
 
 # --------------------------------------------------------------------------- public API
@@ -267,6 +279,10 @@ def predict_frames(
     precision: Precision = "fp32",
 ) -> np.ndarray:
     """Per-frame class probabilities ``(T_in, K+1)`` (background last) at the input's frames.
+
+    Rows sum to one for a single-label model (softmax); a multi-label model
+    (``model.output == "sigmoid"``) gives each class, background included, its own probability,
+    so overlapping actions can all be high at once.
 
     Args:
         seq: ``(T, V, C)`` / ``(T, M, V, C)`` array or tensor, or a ``SkeletonSequence``.
@@ -444,7 +460,13 @@ def _decoder_choice(
         if decoder != name:
             base = {}  # the configured arguments belong to the configured decoder
         name = decoder
-    return name, {**base, **decoder_args}
+    args = {**base, **decoder_args}
+    if name == "proposals" and "thresholds" not in args and \
+            getattr(model, "output", "softmax") == "sigmoid":
+        from skelloc.inference.decode import SIGMOID_THRESHOLDS
+
+        args["thresholds"] = SIGMOID_THRESHOLDS  # per-class probabilities are not diluted
+    return name, args
 
 
 def _to_segments(

@@ -1,7 +1,7 @@
 """Turning frame probabilities into action segments.
 
 Both decoders take ``probs`` shaped ``(T, K+1)`` (softmax over K action classes plus the
-background, which is **last**) and return :class:`Detection` records with 0-based frame
+background, which is **last**; or a multi-label model's independent per-class sigmoids) and return :class:`Detection` records with 0-based frame
 indices, ``end`` exclusive, sorted by start frame.
 
 * :func:`decode_proposals` is the paper's post-processing (method spec §7, inherited from
@@ -9,6 +9,9 @@ indices, ``end`` exclusive, sorted by start frame.
   per-class greedy NMS.
 * :func:`decode_argmax` groups runs of the frame-wise argmax (optionally smoothed), the way
   most frame-classification pipelines do.
+
+Multi-label models: the proposal decoder treats every class on its own, so overlapping actions
+(BABEL: walking while turning) are all found; the argmax decoder gives one class per frame.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from skelloc.errors import ConfigError, ShapeError
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "SIGMOID_THRESHOLDS",
     "Detection",
     "decode",
     "decode_argmax",
@@ -37,6 +41,9 @@ __all__ = [
 
 #: the paper's per-class thresholds: 0.030, 0.035, ..., 0.050
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.030, 0.035, 0.040, 0.045, 0.050)
+#: thresholds for multi-label (per-class sigmoid) models, whose probabilities are not shared
+#: among the classes: the default of ``localize`` for such a model unless it stores its own
+SIGMOID_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 @dataclass(frozen=True)

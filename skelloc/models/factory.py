@@ -46,6 +46,7 @@ def create_model(
     labels: Sequence[str] | None = None,
     input_spec: InputSpec | Mapping[str, Any] | None = None,
     head_args: Mapping[str, Any] | None = None,
+    output: str = "softmax",
     **backbone_args: Any,
 ) -> Localizer:
     """Build a randomly initialised model.
@@ -57,6 +58,8 @@ def create_model(
         labels: K class names (default ``class_0 ..``).
         input_spec: the expected input; default derived from the encoder.
         head_args: extra keyword arguments of the head (e.g. ``fusion_dim``).
+        output: ``"softmax"`` (one class per frame) or ``"sigmoid"`` (independent per-class
+            probabilities, for multi-label ground truth such as BABEL's overlapping actions).
         **backbone_args: keyword arguments of the backbone (e.g. ``base_channels=16``).
 
     Raises:
@@ -104,6 +107,7 @@ def create_model(
         head=head,
         head_args=h_args,
         num_classes=int(num_classes),
+        output=output,
     )
     return Localizer(encoder, head_module, label_list, input_spec=input_spec, config=config)
 
@@ -122,6 +126,7 @@ def create_from_config(
         labels=labels,
         input_spec=input_spec,
         head_args=cfg.head_args,
+        output=cfg.output,
         **cfg.model_args,
     )
     if cfg.inference:

@@ -35,6 +35,9 @@ def _from_mapping(cls: type, data: Mapping[str, Any], what: str) -> Any:
 
 #: per-model inference defaults a :class:`ModelConfig` may carry (see ``skelloc.inference``)
 INFERENCE_KEYS = ("decoder", "window", "window_overlap", "window_weighting")
+#: how frame logits become probabilities: one softmax over K+1 classes (one label per frame), or
+#: an independent sigmoid per class (multi-label: overlapping actions can all be found)
+OUTPUTS = ("softmax", "sigmoid")
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,11 @@ class ModelConfig:
     head_args: dict[str, Any] = field(default_factory=dict)
     num_classes: int = 0
     inference: dict[str, Any] = field(default_factory=dict)
+    output: str = "softmax"
 
     def __post_init__(self) -> None:
+        if self.output not in OUTPUTS:
+            raise ConfigError(f"output must be one of {list(OUTPUTS)}, got {self.output!r}")
         unknown = sorted(set(self.inference or {}) - set(INFERENCE_KEYS))
         if unknown:
             raise ConfigError(f"unknown inference setting(s) {unknown}; known: "
@@ -102,6 +108,8 @@ class ModelConfig:
         }
         if self.inference:
             out["inference"] = dict(self.inference)
+        if self.output != "softmax":  # single-label files stay byte-identical
+            out["output"] = self.output
         return out
 
     def to_json(self) -> str:
@@ -192,6 +200,16 @@ class Localizer(nn.Module):
     @property
     def background_index(self) -> int:
         return len(self.labels)
+
+    @property
+    def output(self) -> str:
+        """``"softmax"`` (one label per frame) or ``"sigmoid"`` (multi-label), see
+        :data:`OUTPUTS`."""
+        return self.config.output if self.config is not None else "softmax"
+
+    @property
+    def multilabel(self) -> bool:
+        return self.output == "sigmoid"
 
     @property
     def architecture(self) -> str | None:

@@ -59,7 +59,8 @@ def build_model(cfg: TrainConfig, cache: SkeletonCache, head: bool = True) -> An
     backbone_args.setdefault("layout", spec.layout)
     if head and cfg.model.head is not None:
         return create_model(cfg.model.architecture, head=cfg.model.head, labels=cache.classes,
-                            input_spec=spec, head_args=head_arguments(cfg), **backbone_args)
+                            input_spec=spec, head_args=head_arguments(cfg),
+                            output=cfg.model.output, **backbone_args)
     return create_model(cfg.model.architecture, head=None, input_spec=spec, **backbone_args)
 
 
@@ -199,7 +200,7 @@ def build_from_hub(cfg: TrainConfig, cache: SkeletonCache, name: str) -> Any:
             f"{have}D model (skelloc list) or omit --init")
     model = create_model(enc.config.architecture, head=cfg.model.head, labels=cache.classes,
                          input_spec=spec, head_args=head_arguments(cfg),
-                         **dict(enc.config.model_args))
+                         output=cfg.model.output, **dict(enc.config.model_args))
     model.encoder.load_state_dict(enc.encoder.state_dict())
     cfg.model.architecture = enc.config.architecture
     cfg.model.backbone_args = dict(enc.config.model_args)

@@ -120,6 +120,9 @@ class ModelConfig:
     head: str | None = "ufusion"
     backbone_args: dict[str, Any] = field(default_factory=dict)
     head_args: dict[str, Any] = field(default_factory=dict)
+    # "softmax": one label per frame, cross-entropy; "sigmoid": multi-label (overlapping
+    # segments all count), per-class binary cross-entropy and sigmoid probabilities
+    output: str = "softmax"
 
 
 @dataclass
@@ -414,6 +417,7 @@ def validate_config(cfg: TrainConfig) -> None:
         (cfg.pretrain.batch_size >= 1 and cfg.finetune.batch_size >= 1,
          "batch sizes must be positive"),
         (cfg.eval.decoder in ("proposals", "argmax"), "eval.decoder must be proposals or argmax"),
+        (cfg.model.output in ("softmax", "sigmoid"), "model.output must be softmax or sigmoid"),
     ]
     for ok, message in checks:
         if not ok:

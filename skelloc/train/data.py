@@ -30,6 +30,7 @@ __all__ = [
     "split_train_val",
     "labelled_subset",
     "frame_labels",
+    "frame_targets",
     "prepare_videos",
     "plan_windows",
     "collate_windows",
@@ -39,6 +40,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # frame label of padded frames: never in the loss or the metric
+IGNORE_TARGET = -1.0  # multi-hot target value of padded frames (multi-label training)
 
 
 @dataclass
@@ -159,11 +161,24 @@ def frame_labels(segments: Sequence[tuple[int, int, int]], num_frames: int,
     return out
 
 
+def frame_targets(segments: Sequence[tuple[int, int, int]], num_frames: int,
+                  background: int) -> np.ndarray:
+    """Multi-hot per-frame targets ``(T, K+1)`` float32: every segment covering a frame sets its
+    class (overlaps all kept); the background column is 1 where no segment lies."""
+    out = np.zeros((num_frames, background + 1), dtype=np.float32)
+    for label, start, end in segments:
+        if not 0 <= label < background:
+            raise InputError(f"segment label {label} outside 0..{background - 1}")
+        out[max(0, start):max(0, min(end, num_frames)), label] = 1.0
+    out[:, background] = out[:, :background].max(axis=1, initial=0.0) == 0
+    return out
+
+
 @dataclass
 class PreparedVideo:
     id: str
     joints: torch.Tensor  # (C, T, V, M) float32 at the model's frame rate
-    labels: torch.Tensor | None  # (T,) int64 or None
+    labels: torch.Tensor | None  # (T,) int64, (T, K+1) float32 multi-hot, or None
     record: VideoRecord
 
     @property
@@ -181,8 +196,9 @@ def _resample_labels(labels: np.ndarray, src_fps: float, dst_fps: float, length:
 
 
 def prepare_videos(cache: SkeletonCache, videos: Sequence[VideoRecord], spec: Any,
-                   with_labels: bool = True) -> list[PreparedVideo]:
-    """Load and bring videos to the model's input spec (layout, persons, fps, normalisation)."""
+                   with_labels: bool = True, multilabel: bool = False) -> list[PreparedVideo]:
+    """Load and bring videos to the model's input spec (layout, persons, fps, normalisation);
+    labels are class indices, or multi-hot :func:`frame_targets` with ``multilabel``."""
     from skelloc.inference.validate import prepare_input
     from skelloc.skeleton.sequence import SkeletonSequence
 
@@ -196,7 +212,8 @@ def prepare_videos(cache: SkeletonCache, videos: Sequence[VideoRecord], spec: An
         joints = torch.from_numpy(np.ascontiguousarray(prepared.joints)).permute(3, 0, 2, 1)
         labels = None
         if with_labels:
-            lab = frame_labels(rec.segments, seq.num_frames, cache.num_classes)
+            make = frame_targets if multilabel else frame_labels
+            lab = make(rec.segments, seq.num_frames, cache.num_classes)
             lab = _resample_labels(lab, cache.fps, float(spec.fps), joints.shape[1])
             labels = torch.from_numpy(lab)
         out.append(PreparedVideo(rec.id, joints.contiguous(), labels, rec))
@@ -225,11 +242,16 @@ def plan_windows(lengths: Sequence[int], window: int, stride: int | None,
 
 def collate_windows(videos: Sequence[PreparedVideo], items: Sequence[tuple[int, int]],
                     length: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Stack windows into (N, C, L, V, M); labels (N, L) with IGNORE_INDEX on padding."""
+    """Stack windows into (N, C, L, V, M); labels (N, L) with IGNORE_INDEX on padding, or
+    multi-hot (N, L, K+1) with IGNORE_TARGET on padding."""
     c, _, v, m = videos[0].joints.shape
     x = torch.zeros(len(items), c, length, v, m)
-    has_labels = videos[0].labels is not None
-    y = torch.full((len(items), length), IGNORE_INDEX, dtype=torch.long) if has_labels else None
+    first = videos[0].labels
+    y: torch.Tensor | None = None
+    if first is not None and first.ndim == 2:
+        y = torch.full((len(items), length, first.shape[1]), IGNORE_TARGET)
+    elif first is not None:
+        y = torch.full((len(items), length), IGNORE_INDEX, dtype=torch.long)
     for n, (i, start) in enumerate(items):
         clip = videos[i].joints[:, start:start + length]
         x[n, :, :clip.shape[1]] = clip

@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from skelloc.errors import ConfigError, EmptyInputError
 from skelloc.inference.api import resolve_model
-from skelloc.train.data import SkeletonCache, VideoRecord, frame_labels
+from skelloc.train.data import SkeletonCache, VideoRecord, frame_targets
 
 __all__ = ["evaluate_model", "evaluate_videos"]
 
@@ -66,9 +67,15 @@ def evaluate_videos(
         common: dict[str, Any] = dict(device=device, window=window, overlap=overlap,
                                       nonfinite="interpolate")
         probs = predict_frames(seq, model, **common)
-        truth = frame_labels(rec.segments, seq.num_frames, background)
-        correct += int((probs.argmax(axis=1) == truth).sum())
-        total += len(truth)
+        # a frame is right when its top class is one of its true classes (one, unless
+        # segments overlap; background where none lies); where segments overlap without a
+        # multi-label model the later one is taken, as in training
+        truth = frame_targets(rec.segments, seq.num_frames, background)
+        if not getattr(model, "multilabel", False):
+            truth = _single_label(rec.segments, seq.num_frames, background)
+        top = probs.argmax(axis=1)
+        correct += int(truth[np.arange(len(top)), top].sum())
+        total += len(top)
         for seg in localize(seq, model, decoder=name, **common, **args):
             predictions.append(Instance(rec.id, int(seg.label_id), seg.start, seg.end,
                                         float(seg.score)))
@@ -91,6 +98,14 @@ def evaluate_videos(
         "num_ground_truth": det.num_ground_truth,
     })
     return result
+
+
+def _single_label(segments: Sequence[tuple[int, int, int]], num_frames: int,
+                  background: int) -> np.ndarray:
+    from skelloc.train.data import frame_labels
+
+    labels = frame_labels(segments, num_frames, background)
+    return np.eye(background + 1, dtype=np.float32)[labels]
 
 
 def evaluate_model(

@@ -3,7 +3,10 @@
 Protocols (method.md §6): ``finetune`` trains everything; ``linear`` freezes the encoder
 (weights and BatchNorm statistics) and trains the head; ``semi`` is ``finetune`` on a seeded
 ``data.label_fraction`` of the training videos. The loss is per-frame cross-entropy over
-``K+1`` classes with padded frames masked out (``IGNORE_INDEX``). Model selection uses only the
+``K+1`` classes with padded frames masked out (``IGNORE_INDEX``); with ``model.output =
+"sigmoid"`` (multi-label ground truth, e.g. BABEL) it is per-class binary cross-entropy on
+multi-hot targets (every overlapping segment counts; background = no segment), mean over
+classes and unpadded frames. Model selection uses only the
 validation split carved from the training data.
 
 Outputs in ``out_dir``: ``best.safetensors`` (highest validation average mAP), ``last.safetensors``,
@@ -60,7 +63,7 @@ from skelloc.train.runtime import (
     write_json,
 )
 
-__all__ = ["run_finetune", "masked_frame_loss"]
+__all__ = ["run_finetune", "masked_frame_loss", "masked_multilabel_loss"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,19 @@ def masked_frame_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     if not bool(valid.any()):
         return logits.sum() * 0.0
     return F.cross_entropy(logits.float(), labels, ignore_index=IGNORE_INDEX)
+
+
+def masked_multilabel_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy (with logits) over the classes of the unpadded frames.
+
+    ``logits`` (N, K+1, T), ``targets`` (N, T, K+1) multi-hot, padded frames negative
+    (``IGNORE_TARGET``). A batch without any labelled frame gives 0 (still in the graph).
+    """
+    valid = targets[..., 0] >= 0  # (N, T)
+    if not bool(valid.any()):
+        return logits.sum() * 0.0
+    z = logits.float().transpose(1, 2)[valid]  # (F, K+1)
+    return F.binary_cross_entropy_with_logits(z, targets[valid])
 
 
 def _set_train_mode(model: Any, linear: bool) -> None:
@@ -130,7 +146,9 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
         for p in model.encoder.parameters():
             p.requires_grad_(False)
     model.to(device)
-    videos = prepare_videos(cache, train_rec, model.input_spec, with_labels=True)
+    multilabel = cfg.model.output == "sigmoid"
+    videos = prepare_videos(cache, train_rec, model.input_spec, with_labels=True,
+                            multilabel=multilabel)
 
     from skelloc.skeleton.layouts import get_layout
 
@@ -233,7 +251,7 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
             set_lr(optimizer, lr)
             with autocast(device, cfg.amp):
                 logits = net(x)
-            loss = masked_frame_loss(logits, y)
+            loss = masked_multilabel_loss(logits, y) if multilabel else masked_frame_loss(logits, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
