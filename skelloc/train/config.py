@@ -95,7 +95,7 @@ class DataConfig:
 
     path: str = ""
     fps: float | None = None  # model frame rate; None keeps the cache's
-    source_fps: float = 30.0  # for folders of arrays without dataset.json
+    source_fps: float | None = None  # input rate of arrays without one; None: 30 (warned)
     layout: str = "ntu25"
     normalization: str = "ntu"  # "ntu" | "person2d" | "none"
     confidence: bool | None = None  # the last channel is a score; None = the cache's flag
