@@ -35,8 +35,9 @@ def test_estimator_keypoints_become_model_input():
 def test_scores_added_for_bare_xy():
     out = prepare_input(_coco17(scores=False), SPEC)
     np.testing.assert_array_equal(out.joints[:, 0, :, 2], 1.0)
-    raw = np.ones((20, 13, 3), np.float32)  # a bare (x, y, score) array in the model's layout
-    assert prepare_input(raw, SPEC).joints.shape == (20, 2, 13, 3)
+    raw = np.ones((20, 1, 13, 3), np.float32)  # bare (x, y, score) in the model's layout
+    assert prepare_input(SkeletonSequence(raw, layout="coco13", fps=15.0),
+                         SPEC).joints.shape == (20, 2, 13, 3)
 
 
 def test_3d_input_to_a_2d_model_is_refused():
