@@ -239,10 +239,18 @@ def _canonical_layout(name: str) -> str | None:
         return None
 
 
+def _image_landmarks(seq: SkeletonSequence) -> bool:
+    """MediaPipe image landmarks: x, y in the image, z a relative depth (2D keypoints)."""
+    return seq.meta.get("format") == "mediapipe" and seq.meta.get("world") is False
+
+
 def input_kind(obj: Any) -> Literal["2d", "3d"]:
     """``"2d"`` for keypoints with two coordinate channels (``(x, y)``, or ``(x, y, score)``
-    with ``meta["confidence"]``), else ``"3d"``.  A bare 3-channel array counts as 3D."""
+    with ``meta["confidence"]``, or MediaPipe image landmarks), else ``"3d"``.  A bare
+    3-channel array counts as 3D."""
     if isinstance(obj, SkeletonSequence):
+        if _image_landmarks(obj):
+            return "2d"
         channels = obj.joints.shape[-1]
         conf = bool(obj.meta.get("confidence"))
     else:
@@ -380,6 +388,8 @@ def _match_channels(joints: np.ndarray, seq: SkeletonSequence, spec: InputSpec) 
     want, have = int(spec.channels), joints.shape[-1]
     if getattr(spec, "confidence", False):
         coords = want - 1
+        if coords == 2 and _image_landmarks(seq) and have == 4:
+            return joints[..., [0, 1, 3]]  # (x, y, z, visibility): the depth guess is dropped
         have_coords = have - (1 if seq.meta.get("confidence") else 0)
         if have_coords == coords and have in (want, want - 1):
             return joints  # x, y (+ score): scores are added by prepare_input when absent

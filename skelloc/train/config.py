@@ -85,7 +85,7 @@ class AugmentConfig:
     drop_p: float = 0.8
     drop_rate: float = 0.08
     drop_burst: int = 4
-    score_p: float = 1.0
+    score_p: float = 0.5
     score_low: float = 0.3
 
 

@@ -55,3 +55,17 @@ def test_input_kind():
     assert input_kind(SkeletonSequence(np.zeros((5, 1, 25, 4), np.float32),
                                        meta={"confidence": True})) == "3d"
     assert input_kind([[[0.0, 1.0]]]) == "2d"
+
+
+def test_mediapipe_image_landmarks_are_2d():
+    rng = np.random.default_rng(2)
+    lm = rng.uniform(0.2, 0.8, (12, 1, 33, 4)).astype(np.float32)  # x, y, z, visibility
+    seq = SkeletonSequence(lm, layout="mediapipe33", fps=15.0,
+                           meta={"confidence": True, "format": "mediapipe", "world": False})
+    assert input_kind(seq) == "2d"
+    out = prepare_input(seq, SPEC)
+    assert out.joints.shape == (12, 2, 13, 3)
+    np.testing.assert_allclose(out.joints[:, 0, 1, 2], np.minimum(lm[:, 0, 11, 3], 1.0))
+    world = SkeletonSequence(lm, layout="mediapipe33", fps=15.0,
+                             meta={"confidence": True, "format": "mediapipe", "world": True})
+    assert input_kind(world) == "3d"
