@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
+from skelloc.io._limits import frame_budget
 from skelloc.io._text import parse_floats, text_lines
 from skelloc.skeleton.sequence import SkeletonSequence
 
@@ -77,6 +78,11 @@ def read_utkinect(path: Path, *, fps: float | None = None) -> SkeletonSequence:
         rows.append(values[1:].reshape(_NUM_JOINTS, 3))
     if not ids:
         raise SkeletonFormatError("no skeleton rows", path=path)
+    budget = frame_budget(path.stat().st_size)
+    if ids[-1] - ids[0] + 1 > budget:  # ids never go back: the span is the timeline's length
+        raise SkeletonFormatError(
+            f"frame ids {ids[0]}..{ids[-1]} span more frames than a file of this size can "
+            f"describe (at most {budget})", path=path)
     frame_ids = np.asarray(ids, dtype=np.int64)
     data = np.stack(rows)  # (R, 20, 3)
     unique, inverse, counts = np.unique(frame_ids, return_inverse=True, return_counts=True)
