@@ -43,13 +43,18 @@ POSE_ESTIMATOR_FORMATS = ("mmpose", "openpose", "mediapipe")
 _ARRAY_FORMATS = ("npy", "npz")
 
 
-def reader_options(input_format: Optional[str], net: Any, layout: Optional[str] = None) -> Any:
-    """``options(path) -> dict``: reader options per input; pose-estimator files keep as many
-    persons as the model takes, tracked across frames; ``layout`` (``--layout``) goes to the
-    readers whose files do not fix it (arrays, pose estimators)."""
-    from skelloc.io import detect_format
+def persons_of(net: Any) -> int:
+    """Persons a model takes (``InputSpec.max_persons``); 2 (NTU, PKU-MMD) without a model."""
+    return int(getattr(getattr(net, "input_spec", None), "max_persons", 2) or 1)
 
-    persons = int(getattr(net.input_spec, "max_persons", 1) or 1)
+
+def reader_options(input_format: Optional[str], persons: int,
+                   layout: Optional[str] = None) -> Any:
+    """``options(path) -> dict``: reader options per input; pose-estimator files keep
+    ``persons`` persons (those the model takes: :func:`persons_of`), tracked across frames;
+    ``layout`` (``--layout``) goes to the readers whose files do not fix it (arrays, pose
+    estimators)."""
+    from skelloc.io import detect_format
 
     def options(path: Path) -> dict[str, Any]:
         try:
@@ -129,7 +134,7 @@ def extract(
     options: dict[str, Any] = {k: v for k, v in
                                (("fps", fps), ("layout", layout), ("to_layout", to_layout))
                                if v is not None}
-    persons = reader_options(input_format, net)
+    per_input = reader_options(input_format, persons_of(net))
     records: list[FeatureRecord] = []
     failed: list[tuple[Path, str]] = []
     used: set[str] = set()
@@ -140,7 +145,7 @@ def extract(
         iterator = tqdm(files, desc="extract", unit="file")
     for path in iterator:
         try:
-            seq = read(path, format=input_format, **options, **persons(path))
+            seq = read(path, format=input_format, **options, **per_input(path))
             stride: float | None = None
             if native:
                 out_f, stride = skelloc.extract_features(seq, model=net, level="encoder",

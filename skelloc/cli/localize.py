@@ -80,7 +80,7 @@ def localize_cmd(
 ) -> None:
     """Detect action segments in each INPUT and print them (frames are the input's)."""
     import skelloc
-    from skelloc.cli.data import expand_inputs, reader_options, unique_id
+    from skelloc.cli.data import expand_inputs, persons_of, reader_options, unique_id
     from skelloc.inference.api import output_threshold
 
     fmt = fmt.lower()
@@ -101,8 +101,8 @@ def localize_cmd(
     gt_files = _ground_truth_files(ground_truth, paths) if ground_truth else None
     plot_paths = plot_targets(plot, paths) if plot is not None else None
     pick = model_picker(model)
-    # persons to keep from pose-estimator files: the named model's, else the defaults' (2)
-    read_options = reader_options(input_format, skelloc.load(model) if model else skelloc.load(),
+    # persons to keep from pose-estimator files: the named model's, else 2 (both defaults')
+    read_options = reader_options(input_format, persons_of(skelloc.load(model) if model else None),
                                   layout)
 
     if min_score is None and fmt in ("anet", "pkummd"):
@@ -227,7 +227,7 @@ def model_picker(model: Optional[str]) -> Any:
     """``pick(seq) -> Localizer``: the named model, or per input the default for its kind
     (2D keypoints or 3D joints), each loaded once and named on stderr when first used."""
     import skelloc
-    from skelloc.inference.api import default_for
+    from skelloc.api import default_for
     from skelloc.inference.validate import input_kind
 
     loaded: dict[str, Any] = {}

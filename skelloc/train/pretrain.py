@@ -17,7 +17,13 @@ import torch
 
 from skelloc.train.augment import NTU25_FLIP, apply_pipeline, tempo_clips
 from skelloc.train.batching import WindowBank
-from skelloc.train.common import batch_items, build_model, model_metadata, open_cache, steps_per_epoch
+from skelloc.train.common import (
+    batch_items,
+    build_model,
+    model_metadata,
+    open_cache,
+    steps_per_epoch,
+)
 from skelloc.train.config import PretrainConfig, TrainConfig, config_to_dict
 from skelloc.train.contrastive import ContrastiveModel
 from skelloc.train.data import plan_windows, prepare_videos, split_train_val

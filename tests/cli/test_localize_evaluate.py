@@ -198,3 +198,18 @@ def test_real_pkummd_videos_round_trip(pkummd_root: Path, tmp_path: Path,
     assert res["num_videos"] == 2 and res["num_ground_truth"] == sum(
         len((gt / f).read_text().split()) for f in ("0005-L.txt", "0005-M.txt"))
     assert res["mAP"]["0.5"] > 0.5  # a training video of the bundled model: well above chance
+
+
+def test_classes_from_a_models_labels(weights: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """``--classes MODEL``: the model's labels number the classes (id = position + 1)."""
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    (gt / "clip.txt").write_text("2,31,60,2\n")  # class 2 = the model's second label, "kick"
+    pred = tmp_path / "pred.json"
+    pred.write_text(json.dumps({"results": {"clip": [
+        {"label": "kick", "segment": [1.0, 2.0], "score": 0.9}]}}))  # frames [30, 60) at 30 fps
+    assert run(["evaluate", str(pred), str(gt)]) == 2  # "kick" is no PKU-MMD class
+    capsys.readouterr()
+    res = _evaluate(capsys, str(pred), str(gt), "--classes", str(weights), "-t", "0.5")
+    assert res["mAP"]["0.5"] == 1.0

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 import skelloc
+from skelloc import api  # the public functions (names and paths resolve)
 from skelloc.cli import run
-from skelloc.cli.data import reader_options
+from skelloc.cli.data import persons_of, reader_options
 from skelloc.errors import InputKindError, LayoutMismatchError
-from skelloc.inference import api
 from skelloc.inference.compat import accepts, coordinate_channels
 from skelloc.models.factory import create_model
 from skelloc.skeleton.sequence import SkeletonSequence
@@ -125,11 +125,12 @@ def test_pose_estimator_files_keep_the_models_persons(model: torch.nn.Module, we
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """Both people of a two-person clip reach a 2-person model, tracked across frames (MMPose
     alone kept one)."""
-    opts = reader_options(None, model)(MMPOSE)
+    opts = reader_options(None, persons_of(model))(MMPOSE)
     assert opts == {"max_persons": model.input_spec.max_persons} == {"max_persons": 2}
     two = skelloc.read(MMPOSE, **opts)
     assert two.joints.shape[1] == 2 and two.joints[0, 1].any()  # the partner is kept
-    assert reader_options(None, model)(REPO / "examples" / "pkummd_0015-L_clip.npy") == {}
+    assert persons_of(None) == 2
+    assert reader_options(None, 2)(REPO / "examples" / "pkummd_0015-L_clip.npy") == {}
     # 3D keypoints (x, y, z, score) from the same detections feed the 3D model from the CLI
     data = json.loads(MMPOSE.read_text())
     for frame in data:
@@ -156,3 +157,11 @@ def test_encoder_only_models_default_to_encoder_features(tmp_path: Path,
     assert run(["extract", str(tmp_path / "clip.npy"), "--model", str(path),
                 "--out", str(tmp_path / "f")]) == 0
     assert np.load(tmp_path / "f" / "clip.npy").shape == feats.shape
+
+
+def test_bundled_encoder_only_model_gives_encoder_features() -> None:
+    """The shipped ``stgcn16-snippet-pkummd-encoder`` has no head: the obvious call works."""
+    seq = skelloc.read(REPO / "examples" / "pkummd_0015-L_clip.npy")
+    clip = SkeletonSequence(seq.joints[:300], layout=seq.layout, fps=seq.fps)
+    feats = skelloc.extract_features(clip, "stgcn16-snippet-pkummd-encoder")
+    assert feats.shape == (300, 64) and np.isfinite(feats).all()
