@@ -51,7 +51,8 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # the manifest's input_spec: InputSpec's fields (same names) and one informational extra
 _INPUT_KEYS = {"layout": str, "num_joints": int, "channels": int, "fps": (int, float),
-               "normalization": str, "max_persons": int, "coordinate_frame": str}
+               "normalization": str, "max_persons": int, "coordinate_frame": str,
+               "confidence": bool}
 DEFAULT_TASK = "temporal-action-localization"
 
 
@@ -301,7 +302,7 @@ def parse_input_spec(data: dict[str, Any], origin: str, where: str) -> InputSpec
         typ = _INPUT_KEYS.get(k)
         if typ is None:
             raise _fail(origin, f"{where}.{k}", f"unknown field (known: {', '.join(_INPUT_KEYS)})")
-        if not isinstance(v, typ) or isinstance(v, bool):
+        if not isinstance(v, typ) or (isinstance(v, bool) and typ is not bool):
             raise _fail(origin, f"{where}.{k}", f"has the wrong type ({v!r})")
     try:
         return InputSpec.from_dict({k: float(v) if k == "fps" else v for k, v in data.items()

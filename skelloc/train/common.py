@@ -203,7 +203,7 @@ def build_from_hub(cfg: TrainConfig, cache: SkeletonCache, name: str) -> Any:
                          output=cfg.model.output, **dict(enc.config.model_args))
     model.encoder.load_state_dict(enc.encoder.state_dict())
     cfg.model.architecture = enc.config.architecture
-    cfg.model.backbone_args = dict(enc.config.model_args)
+    cfg.model.model_args = dict(enc.config.model_args)
     cfg.data.layout, cfg.data.fps = spec.layout, float(spec.fps)
     cfg.data.normalization, cfg.data.max_persons = spec.normalization, spec.max_persons
     logger.info("initialised the encoder from hub model %s (%s, layout %s%s)", name,

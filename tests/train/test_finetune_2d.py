@@ -47,7 +47,7 @@ def test_2d_finetune_with_augmentations(cache2d: Path, tmp_path: Path) -> None:
     cfg = load_config("pkummd-stgcn16-2d", [
         f"data.path={json.dumps(str(cache2d))}", "data.val_fraction=0.0", "max_steps=2",
         "finetune.batch_size=2", "data.finetune_window=60", "eval.max_videos=0",
-        "progress=false", "model.backbone_args.base_channels=4",
+        "progress=false", "model.model_args.base_channels=4",
         "model.head_args.ufusion.fusion_dim=8"])
     assert cfg.finetune.augment == json.loads(AUG)
     run_finetune(cfg, tmp_path)

@@ -47,7 +47,7 @@ def test_hub_encoder_new_head(tmp_path: Path) -> None:
     enc = load(ENCODER, load_head=False)
     assert model.labels == ["action0", "action1"] and model.input_spec == enc.input_spec
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert saved["model"]["backbone_args"] == dict(enc.config.model_args)
+    assert saved["model"]["model_args"] == dict(enc.config.model_args)
     # one optimisation step moved the encoder away from the hub weights, which it started from
     start = enc.encoder.state_dict()
     key = next(k for k in start if k.endswith("weight") and start[k].ndim > 1)
