@@ -166,7 +166,7 @@ def decode_proposals(
     with published numbers.
     """
     p_all = _check_probs(probs)
-    t, num_classes = p_all.shape[0], p_all.shape[1] - 1
+    num_classes = p_all.shape[1] - 1
     if int(min_length) < 1:
         raise ConfigError(f"min_length must be >= 1, got {min_length}")
     thresholds = [float(x) for x in thresholds]

@@ -163,7 +163,7 @@ def parse_bvh(path: Path) -> BvhMotion:
     if num_frames < 1 or not frame_time >= 1e-5:
         raise SkeletonFormatError("need Frames >= 1 and Frame Time >= 0.00001 s (at most "
                                   "100,000 fps)", path=path, line=ln)
-    data = [r for r in rest[2:]]
+    data = list(rest[2:])
     while data and not data[-1].strip():
         data.pop()
     if len(data) < num_frames:

@@ -12,9 +12,8 @@ Segments are 0-based with an exclusive end.  Validation splits are drawn by *per
 from __future__ import annotations
 
 import json
-import math
 import logging
-
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -237,7 +236,7 @@ def prepare_pkummd(src: Path | str, out: Path | str, *, fps: float | None = None
     splits: dict[str, str] = {}
     if found.split_file is not None:
         for name, vids in read_pkummd_split(found.split_file).items():
-            splits.update({v: name for v in vids})
+            splits.update(dict.fromkeys(vids, name))
     dst_fps = float(fps or PKUMMD_FPS)
     if dst_fps <= 0 or dst_fps > PKUMMD_FPS:
         raise ConfigError(f"fps must be in (0, {PKUMMD_FPS:g}], got {fps}")

@@ -35,6 +35,7 @@ from torch import Tensor, nn
 from skelloc.errors import ConfigError
 from skelloc.models.base import (
     BackboneBase,
+    Zero,
     bn_init,
     build_adjacency,
     canonical_layout,
@@ -140,15 +141,10 @@ class TemporalUnit(nn.Module):
         return self.bn(self.conv(x))
 
 
-class _Zero(nn.Module):
-    def forward(self, x: Tensor) -> Tensor | float:
-        return 0.0
-
-
 def residual_branch(in_channels: int, out_channels: int, stride: int, residual: bool) -> nn.Module:
     """None (zero) / identity / 1×1 ``TemporalUnit``, the 2s-AGCN and UNIK rule."""
     if not residual:
-        return _Zero()
+        return Zero()
     if in_channels == out_channels and stride == 1:
         return nn.Identity()
     return TemporalUnit(in_channels, out_channels, kernel_size=1, stride=stride)

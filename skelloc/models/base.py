@@ -21,6 +21,7 @@ from skelloc.errors import ConfigError, ShapeError
 
 __all__ = [
     "Backbone",
+    "Zero",
     "BackboneBase",
     "resolve_strides",
     "cumulative_strides",
@@ -34,6 +35,13 @@ __all__ = [
     "interpolate_nearest",
     "check_head_args",
 ]
+
+
+class Zero(nn.Module):
+    """A residual branch that adds nothing (``residual=False`` in ST-GCN, 2s-AGCN and UNIK)."""
+
+    def forward(self, x: Tensor) -> Tensor | float:
+        return 0.0
 
 
 @runtime_checkable

@@ -35,6 +35,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from skelloc.errors import ConfigError
 from skelloc.models.base import (
     BackboneBase,
+    Zero,
     build_adjacency,
     canonical_layout,
     cumulative_strides,
@@ -66,11 +67,6 @@ class ConvTemporalGraphical(nn.Module):
         return torch.einsum("nkctv,kvw->nctw", x, A).contiguous()
 
 
-class _Zero(nn.Module):
-    def forward(self, x: Tensor) -> Tensor | float:
-        return 0.0
-
-
 class STGCNBlock(nn.Module):
     """One ``st_gcn`` unit (GCN, TCN, residual)."""
 
@@ -96,7 +92,7 @@ class STGCNBlock(nn.Module):
         )
         self.residual: nn.Module
         if not residual:
-            self.residual = _Zero()
+            self.residual = Zero()
         elif in_channels == out_channels and stride == 1:
             self.residual = nn.Identity()
         else:
@@ -288,7 +284,7 @@ class FusedSTGCNBlock(nn.Module):
         self.tconv = fuse_conv_bn_eval(block.tcn[2].eval(), block.tcn[3].eval()).to(
             memory_format=cl)
         self.residual: nn.Module | None
-        if isinstance(block.residual, _Zero):
+        if isinstance(block.residual, Zero):
             self.residual = None
         elif isinstance(block.residual, nn.Identity):
             self.residual = nn.Identity()

@@ -28,6 +28,8 @@ __all__ = [
     "BODY25",
     "MEDIAPIPE33",
     "KINECT_V1_20",
+    "LAYOUT_BY_JOINTS",
+    "layout_for_joints",
 ]
 
 
@@ -273,6 +275,17 @@ _BUILTIN: tuple[Layout, ...] = (NTU25, NTU25_PYSKL, OPENPOSE18, COCO17, BODY25, 
                                 KINECT_V1_20)
 _REGISTRY: dict[str, Layout] = {lay.name: lay for lay in _BUILTIN}
 _ALIASES: dict[str, str] = {a: lay.name for lay in _BUILTIN for a in lay.aliases}
+
+
+#: the layout an array with this many joints is taken to be when no layout is named (one table
+#: for readers, converters, plots and training; pose-estimator files differ only for 25
+#: keypoints, which there are OpenPose's BODY_25)
+LAYOUT_BY_JOINTS: dict[int, str] = {25: "ntu25", 17: "coco17", 18: "openpose18", 33: "mediapipe33"}
+
+
+def layout_for_joints(num_joints: int) -> str | None:
+    """The default layout name for ``num_joints`` joints (:data:`LAYOUT_BY_JOINTS`), or None."""
+    return LAYOUT_BY_JOINTS.get(int(num_joints))
 
 
 def _key(name: str) -> str:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from skelloc.errors import ConfigError, MissingDependencyError
-from skelloc.skeleton.layouts import get_layout
+from skelloc.skeleton.layouts import get_layout, layout_for_joints
 from skelloc.viz._common import class_color, new_figure, require_matplotlib
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -210,7 +210,7 @@ def animate_skeleton(
         ax = fig.add_axes((0.0, 0.17, 1.0, 0.72), projection="3d")
         ax.view_init(elev=elev, azim=azim)
         ax.set_box_aspect((1, 1, 1), zoom=1.2)
-        for axis, set_lim, c in zip("xyz", (ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
+        for set_lim, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
             set_lim(c - half, c + half)
         ax.set_xlabel("x")
         ax.set_ylabel("z (depth)")
@@ -301,7 +301,7 @@ def _default_layout(seq: Any) -> str | None:
         return None
     shape = np.shape(seq)
     joints = shape[-2] if len(shape) >= 3 else 0
-    return {25: "ntu25", 17: "coco17", 18: "openpose18", 33: "mediapipe33"}.get(joints)
+    return layout_for_joints(joints) if joints else None
 
 
 def save_animation(anim: FuncAnimation, path: str | os.PathLike[str], *,
