@@ -71,7 +71,7 @@ def _flags_show_no_type() -> None:
         return original(self, ctx)
 
     display_type_rich._skelloc = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign,assignment]
 
 
 def _register_commands() -> None:

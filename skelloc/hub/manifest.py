@@ -299,7 +299,7 @@ def parse_input_spec(data: dict[str, Any], origin: str, where: str) -> InputSpec
         typ = _INPUT_KEYS.get(k)
         if typ is None:
             raise _fail(origin, f"{where}.{k}", f"unknown field (known: {', '.join(_INPUT_KEYS)})")
-        if not isinstance(v, typ) or isinstance(v, bool):
+        if not isinstance(v, typ) or isinstance(v, bool):  # type: ignore[arg-type]
             raise _fail(origin, f"{where}.{k}", f"has the wrong type ({v!r})")
     try:
         return InputSpec.from_dict({k: float(v) if k == "fps" else v for k, v in data.items()

@@ -167,7 +167,7 @@ def _npz_entry(archive: zipfile.ZipFile, name: str, path: Path, text: bool = Fal
         shape, _, nbytes = _npy_header(fh, path, text)  # type: ignore[arg-type]
         _check_declared(nbytes, declared - fh.tell(), shape, path, f"entry {name!r}: ")
     with archive.open(info) as fh:
-        return np.lib.format.read_array(fh, allow_pickle=False)  # type: ignore[arg-type]
+        return np.lib.format.read_array(fh, allow_pickle=False)  # type: ignore[arg-type,unused-ignore]
 
 
 def _scalar(arr: np.ndarray, path: Path, name: str) -> Any:

@@ -267,7 +267,7 @@ _FALLBACK = {7: 6, 11: 10, 15: 14, 19: 18, 21: 7, 22: 7, 23: 11, 24: 11, 20: 1}
 
 def map_to_ntu25(names: list[str], path: Path | None = None) -> list[int]:
     """For each NTU joint, the index into ``names`` it is taken from (by name)."""
-    index = {}
+    index: dict[str, int] = {}
     for i, n in enumerate(names):
         index.setdefault(_norm(n), i)
     out: list[int | None] = []

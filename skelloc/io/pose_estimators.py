@@ -85,7 +85,8 @@ def track_persons(frames: list[list[Detection]], num_joints: int, channels: int,
         totals: dict[int, float] = {}
         for dets in frames:
             for d in dets:
-                totals[d.track_id] = totals.get(d.track_id, 0.0) + key(d)  # type: ignore[index]
+                tid = int(d.track_id)  # type: ignore[arg-type]  # all ids are set (checked above)
+                totals[tid] = totals.get(tid, 0.0) + key(d)
         keep = sorted(totals, key=lambda i: (-totals[i], i))[:max_persons]
         slot = {tid: s for s, tid in enumerate(keep)}
         for t, dets in enumerate(frames):

@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -353,7 +353,7 @@ def prepare_ntu(src: Path | str, out: Path | str, *, benchmark: str = "xsub",
 
 
 # --------------------------------------------------------------------------- BABEL
-def prepare_babel(annotations: dict[str, Path | str], joints_dir: Path | str, out: Path | str, *,
+def prepare_babel(annotations: Mapping[str, Path | str], joints_dir: Path | str, out: Path | str, *,
                   subset: int | None = None, joints_fps: float | None = None,
                   max_frames: int | None = 1000, val_fraction: float | None = None,
                   seed: int = 0, dtype: str = "float16") -> Path:

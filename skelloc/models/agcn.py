@@ -27,6 +27,7 @@ State-dict keys match the original checkpoint (the original also never saves ``A
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -83,7 +84,7 @@ class AttentionGraphUnit(nn.Module):
                 bn_init(m, 1)
         bn_init(self.bn, 1e-6)
         for conv in self.conv_d:
-            conv_branch_init(conv, branches)
+            conv_branch_init(cast(nn.Conv2d, conv), branches)
 
     def graph_terms(self) -> Tensor:
         """``(branches, V, V)`` added to each branch's attention."""
@@ -119,7 +120,7 @@ class AdaptiveGraphConv(AttentionGraphUnit):
         self._build_branches(in_channels, out_channels, self.num_subset, coff_embedding)
 
     def graph_terms(self) -> Tensor:
-        return self.A + self.PA
+        return cast(Tensor, self.A) + self.PA
 
 
 class TemporalUnit(nn.Module):

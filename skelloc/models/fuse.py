@@ -26,7 +26,7 @@ import copy
 import itertools
 import logging
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -57,7 +57,7 @@ def _foldable(bn: nn.Module) -> bool:
     return isinstance(bn, _BNS) and bn.running_mean is not None and bn.running_var is not None
 
 
-def _fold_attention_bn(unit: nn.Module) -> None:
+def _fold_attention_bn(unit: Any) -> None:
     """``bn(Σ_i conv_d[i](z_i))`` → ``Σ_i conv_d'[i](z_i)`` (2s-AGCN / UNIK attention units)."""
     scale, shift = _bn_affine(unit.bn)
     for i, conv in enumerate(unit.conv_d):
@@ -85,14 +85,14 @@ def fold_batchnorms(module: nn.Module) -> nn.Module:
                 for a, b in itertools.pairwise(names):
                     conv, bn = sub._modules[a], sub._modules[b]
                     if isinstance(conv, _CONVS) and _foldable(bn):
-                        sub._modules[a] = fuse_conv_bn_eval(conv.eval(), bn.eval())
+                        sub._modules[a] = fuse_conv_bn_eval(conv.eval(), cast(Any, bn).eval())
                         sub._modules[b] = nn.Identity()
                 for name, child in sub._modules.items():
                     if isinstance(child, nn.Dropout):
                         sub._modules[name] = nn.Identity()
             elif isinstance(sub, TemporalUnit) and _foldable(sub.bn):
                 sub.conv = fuse_conv_bn_eval(sub.conv.eval(), sub.bn.eval())
-                sub.bn = nn.Identity()
+                sub.bn = nn.Identity()  # type: ignore[assignment]
             elif isinstance(sub, AttentionGraphUnit) and _foldable(sub.bn):
                 _fold_attention_bn(sub)
     return module
@@ -101,7 +101,7 @@ def fold_batchnorms(module: nn.Module) -> nn.Module:
 def fuse_for_inference(model: nn.Module) -> nn.Module:
     """An eval-only copy of ``model`` (a ``Localizer`` or a backbone) computing the same
     function faster; ``model`` itself is not modified."""
-    fused = copy.deepcopy(model).eval()
+    fused: Any = copy.deepcopy(model).eval()
     encoder = getattr(fused, "encoder", None)
     if encoder is not None and hasattr(encoder, "fuse_for_inference"):
         fused.encoder = encoder.fuse_for_inference()
@@ -110,7 +110,7 @@ def fuse_for_inference(model: nn.Module) -> nn.Module:
     fold_batchnorms(fused)
     for p in fused.parameters():
         p.requires_grad_(False)
-    fused._skelloc_fused = True  # type: ignore[assignment]
+    fused._skelloc_fused = True
     return fused
 
 

@@ -69,7 +69,8 @@ class Conversion:
 
 def _table(src: str, dst: str, rows: list[tuple[int, ...] | int | str]) -> Conversion:
     """Rows: an int or a tuple (exact), or ``"~i"`` (approximate copy of joint i)."""
-    sources, approx = [], []
+    sources: list[tuple[int, ...]] = []
+    approx: list[bool] = []
     for r in rows:
         if isinstance(r, str):
             sources.append((int(r.lstrip("~")),))
@@ -237,7 +238,7 @@ def convert_layout(
     coords = arr[..., :ncoord].astype(np.float64)
     out = np.einsum("ds,tmsc->tmdc", w, coords)
     used = w > 0  # (V_dst, V_src)
-    keep = used.any(axis=1)[None, None, :]  # zeroed rows stay zero
+    keep = np.asarray(used.any(axis=1))[None, None, :]  # zeroed rows stay zero
     if zero_is_missing:
         missing = ~np.any(coords != 0, axis=-1)  # (T, M, V_src)
         bad = np.einsum("ds,tms->tmd", used.astype(np.int64), missing.astype(np.int64)) > 0

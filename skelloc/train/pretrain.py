@@ -153,7 +153,7 @@ def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False)
 
         ddp = torch.nn.parallel.DistributedDataParallel
         # the queues are updated identically on every process: no per-step buffer broadcast
-        sync = ({"forward_sync_buffers": False}
+        sync: dict[str, Any] = ({"forward_sync_buffers": False}
                 if "forward_sync_buffers" in inspect.signature(ddp).parameters
                 else {"broadcast_buffers": False})
         net = ddp(model, device_ids=[device.index] if device.type == "cuda" else None, **sync)

@@ -40,7 +40,7 @@ class EmbeddingQueue(nn.Module):
 
     def _load_from_state_dict(self, *args: object, **kwargs: object) -> None:
         self._host_ptr = None
-        super()._load_from_state_dict(*args, **kwargs)  # type: ignore[arg-type]
+        super()._load_from_state_dict(*args, **kwargs)  # type: ignore[arg-type,unused-ignore]
 
     @property
     def size(self) -> int:

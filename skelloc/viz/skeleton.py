@@ -207,7 +207,7 @@ def animate_skeleton(
 
     fig = new_figure(figsize, dpi, layout=None)
     if channels == 3:
-        ax = fig.add_axes((0.0, 0.17, 1.0, 0.72), projection="3d")
+        ax: Any = fig.add_axes((0.0, 0.17, 1.0, 0.72), projection="3d")  # an Axes3D
         ax.view_init(elev=elev, azim=azim)
         ax.set_box_aspect((1, 1, 1), zoom=1.2)
         for set_lim, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
@@ -243,6 +243,7 @@ def animate_skeleton(
         return labels[k] if 0 <= k < len(labels) else f"class {k}"
 
     def update(i: int) -> list[Any]:
+        line: Any
         for m, line in enumerate(lines):
             path = _bone_path(coords[i, m], present[i, m], bones)
             if channels == 3:
@@ -317,11 +318,13 @@ def save_animation(anim: FuncAnimation, path: str | os.PathLike[str], *,
     from skelloc._atomic import atomic_path
 
     fmt = animation_format(path)
-    rate = float(fps) if fps is not None else 1000.0 / float(anim.event_source.interval)
+    source: Any = anim.event_source
+    rate = float(fps) if fps is not None else 1000.0 / float(source.interval)
     if fmt == "gif":
-        writer: Any = animation.PillowWriter(fps=rate)
+        writer: Any = animation.PillowWriter(fps=rate)  # type: ignore[arg-type]
     else:
-        writer = animation.FFMpegWriter(fps=rate, extra_args=["-pix_fmt", "yuv420p"])
+        writer = animation.FFMpegWriter(fps=rate,  # type: ignore[arg-type]
+                                        extra_args=["-pix_fmt", "yuv420p"])
     target = Path(path)
     with atomic_path(target, suffix=target.suffix) as tmp:
         anim.save(str(tmp), writer=writer, dpi=dpi)  # dpi None: the figure's
