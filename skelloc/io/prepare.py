@@ -98,7 +98,7 @@ def load_cache(path: Path | str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
         raise SkeletonFormatError("not a skelloc training cache (format != skelloc-cache)",
                                   path=p)
-    if data.get("version") != CACHE_VERSION:
+    if data.get("version", CACHE_VERSION) != CACHE_VERSION:  # hand-written indexes may omit it
         raise SkeletonFormatError(f"unsupported cache version {data.get('version')}", path=p)
     return data
 

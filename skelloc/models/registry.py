@@ -142,12 +142,12 @@ def _call(
 
 def build_backbone(name: str, **kwargs: Any) -> BackboneModule:
     """Instantiate the backbone registered as ``name`` with ``kwargs``."""
-    return cast(BackboneModule, _call(get_backbone_class(name), "architecture", name, kwargs))
+    return cast("BackboneModule", _call(get_backbone_class(name), "architecture", name, kwargs))
 
 
 def build_head(name: str, **kwargs: Any) -> HeadModule:
     """Instantiate the head registered as ``name`` with ``kwargs``."""
-    return cast(HeadModule, _call(get_head_class(name), "head", name, kwargs))
+    return cast("HeadModule", _call(get_head_class(name), "head", name, kwargs))
 
 
 def list_architectures() -> list[str]:
