@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from skelloc.skeleton.layouts import LAYOUT_BY_JOINTS
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 __all__ = ["read_mmpose", "read_openpose", "read_mediapipe", "track_persons", "Detection"]
+
+logger = logging.getLogger(__name__)
 
 _SELECT = ("largest", "confident")
 _MP_NAMES = (
@@ -161,6 +164,12 @@ def _finish(frames: list[list[Detection]], path: Path, layout: str | None, fps: 
                                   path=path)
     v, c = shapes.pop()
     joints = track_persons(frames, v, c, max_persons=max_persons, select=select)
+    crowded = sum(len(dets) > max_persons for dets in frames)
+    if crowded and max_persons == 1:
+        logger.warning("%s: %d of %d frames show more than one person and max_persons=1 keeps "
+                       "one; a two-person action needs max_persons=2 (the bundled models take "
+                       "2; skelloc localize reads as many as the model takes)", path, crowded,
+                       len(frames))
     meta = {"confidence": True, **fmt_meta}
     rate = assume_fps() if fps is None else as_float(fps, path, "fps")
     if not 0 < rate <= 100_000:
