@@ -1,4 +1,4 @@
-"""``skelloc list | info | download | verify | cache | export | convert`` (``hub.md`` §10)."""
+"""``skelloc list | info | download | verify | cache | export | convert`` (docs/design/hub.md#cli)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``weights_manifest.json``: schema, validation and the registry of known models (``hub.md`` §3).
+"""``weights_manifest.json``: schema, validation and the registry of known models (docs/design/hub.md#manifest).
 
 The packaged manifest (``skelloc/weights_manifest.json`` in a wheel, ``weights_manifest.json`` at
 the root of a source checkout) is the trust root.  Extra manifests for private or self-hosted

@@ -1,4 +1,4 @@
-"""Find, fetch and verify each weights file (``hub.md`` §4).
+"""Find, fetch and verify each weights file (docs/design/hub.md#resolution).
 
 Order, first hit wins: explicit local folder → ``SKELLOC_WEIGHTS_DIR`` → package data → Hub cache
 at the pinned commit → offline gate (:class:`WeightsNotCachedError`) → ``hf_hub_download`` →

@@ -96,7 +96,7 @@ def register_backbone(name: str) -> Callable[[T], T]:
     return _register(_BACKBONES, "backbone", name)
 
 
-register_architecture = register_backbone  # the name hub.md uses
+register_architecture = register_backbone  # the hub's name for it
 
 
 def register_head(name: str) -> Callable[[T], T]:

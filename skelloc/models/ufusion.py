@@ -1,4 +1,4 @@
-"""U-shaped multiscale fusion head (method.md §3; the released "NestedUNet", a UNet++ nest).
+"""U-shaped multiscale fusion head (docs/design/method.md#heads; the released "NestedUNet", a UNet++ nest).
 
 Three backbone taps, each averaged over joints and persons to ``(N, C, T_i)``:
 

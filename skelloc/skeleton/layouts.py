@@ -6,7 +6,7 @@ partition and for bone streams).  ``parents[v]`` is ``-1`` for the root.
 
 The NTU-25 graph (``ntu25``) is the ORIGINAL ST-GCN / 2s-AGCN / CTR-GCN edge list, whose hand
 joints are chained (22-23-8, 24-25-12 in 1-based numbering); pyskl / mmaction2 attach both hand
-joints to the hand instead, available here as ``ntu25_pyskl`` (``field.md`` §1.5, §1.6).
+joints to the hand instead, available here as ``ntu25_pyskl`` (docs/design/conventions.md#layouts).
 Converted weights must be used with the graph they were trained with.
 """
 

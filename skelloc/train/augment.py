@@ -1,4 +1,4 @@
-"""Batched, seeded skeleton augmentations (method.md §2.4, field.md §2.2).
+"""Batched, seeded skeleton augmentations (docs/design/method.md#augmentations).
 
 Every function takes a batch ``x`` of shape ``(N, C, T, V, M)`` (the model input layout; the
 first three channels are coordinates, a fourth confidence channel is left alone) and a

@@ -114,7 +114,7 @@ class ModelSection:
 
 @dataclass
 class PretrainConfig:
-    """Stage 1: MoCo base method plus the snippet-discrimination branch (method.md §2)."""
+    """Stage 1: MoCo base method plus the snippet-discrimination branch (docs/design/method.md#snippet-branch)."""
 
     method: str = "rvtclr"  # "skeletonclr" | "aimclr" | "rvtclr"
     global_loss: bool = True
@@ -149,7 +149,7 @@ class PretrainConfig:
 
 @dataclass
 class FinetuneConfig:
-    """Stage 2: per-frame classification (method.md §3, §6, §9)."""
+    """Stage 2: per-frame classification (docs/design/method.md#protocols)."""
 
     protocol: str = "finetune"  # "finetune" | "linear" | "semi"
     epochs: int = 40

@@ -3,7 +3,7 @@
 ``ContrastiveModel(encoder, cfg)`` owns the query encoder (``encoder_q``, the backbone that
 finetuning keeps), its momentum copy ``encoder_k``, the global and dense projection heads and
 the queues. :meth:`ContrastiveModel.forward` takes the already augmented views and returns a
-dict of losses whose ``"loss"`` entry is the weighted total (method.md §2.3):
+dict of losses whose ``"loss"`` entry is the weighted total (docs/design/method.md#global-branch):
 
 * ``skeletonclr``: InfoNCE(query view, key view).
 * ``aimclr``: InfoNCE(query, key) + distributional divergence (DDM) of the extreme view's

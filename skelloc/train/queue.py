@@ -24,7 +24,7 @@ class EmbeddingQueue(nn.Module):
     """``size`` slots of ``dim``-dimensional unit vectors, overwritten first-in first-out.
 
     ``enqueue(keys)`` writes the N rows at the pointer, wrapping around the end, and advances
-    the pointer by N modulo ``size`` (method.md §11, defect 1: the pointer always moves).
+    the pointer by N modulo ``size`` (docs/design/method.md#departures, item 1: the pointer always moves).
     """
 
     queue: torch.Tensor
