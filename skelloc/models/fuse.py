@@ -16,8 +16,9 @@ the copy; the original is never touched. What it does, each step kept only becau
 The result computes the same function as the original in eval mode (to float rounding, about
 1e-6 relative) and is for inference only: its BatchNorms are gone, so it cannot be trained.
 :func:`inference_model` keeps one fused copy per model and rebuilds it when any parameter or
-buffer of the original changes (in-place updates bump tensor versions), when it moves to
-another device, or when its modules are replaced.
+buffer of the original changes (a float64 sum and sum of squares of every tensor, so an
+in-place update is seen without torch's private version counters), when it moves to another
+device, or when its modules are replaced.
 """
 
 from __future__ import annotations
@@ -123,17 +124,26 @@ def is_fused(model: nn.Module) -> bool:
 _CACHE: weakref.WeakKeyDictionary[nn.Module, tuple[Any, nn.Module]] = weakref.WeakKeyDictionary()
 
 
-def _state_key(model: nn.Module) -> tuple[Any, ...] | None:
-    """Changes whenever a parameter or buffer of ``model`` is replaced, moved or updated;
-    ``None`` when that cannot be told (tensors created under ``torch.inference_mode`` have no
-    version counter), and then nothing is cached."""
+def _fingerprint(tensors: list[torch.Tensor]) -> list[float]:
+    """The sum and the sum of squares of every tensor, in float64: any real weight update
+    (an optimiser step, a scaling, a load) changes them. One host transfer per device."""
+    out: list[float] = []
+    with torch.no_grad():
+        for device in dict.fromkeys(t.device for t in tensors):
+            sums = [torch.stack([x.sum(), x.square().sum()])
+                    for x in (t.detach().double() for t in tensors if t.device == device)]
+            out += torch.stack(sums).flatten().tolist()
+    return out
+
+
+def _state_key(model: nn.Module) -> tuple[Any, ...]:
+    """Changes whenever a parameter or buffer of ``model`` is replaced, moved or updated, from
+    public tensor properties and a content fingerprint (no autograd version counters, so it
+    works for tensors made under ``torch.inference_mode`` too)."""
     tensors = [*model.named_parameters(), *model.named_buffers()]
-    if any(t.is_inference() for _, t in tensors):
-        return None
-    return tuple(
-        (name, t.data_ptr(), t._version, t.device, t.dtype, tuple(t.shape))
-        for name, t in tensors
-    ) + (tuple(type(m).__name__ for m in model.modules()),)
+    layout = tuple((name, t.data_ptr(), t.device, t.dtype, tuple(t.shape)) for name, t in tensors)
+    return (layout, tuple(_fingerprint([t for _, t in tensors])),
+            tuple(type(m).__name__ for m in model.modules()))
 
 
 def inference_model(model: nn.Module) -> nn.Module:
@@ -143,13 +153,12 @@ def inference_model(model: nn.Module) -> nn.Module:
         return model
     key = _state_key(model)
     hit = _CACHE.get(model)
-    if key is not None and hit is not None and hit[0] == key:
+    if hit is not None and hit[0] == key:
         return hit[1]
     try:
         fused = fuse_for_inference(model)
     except (ValueError, RuntimeError) as err:
         logger.warning("running the unfused model: %s", err)
         return model
-    if key is not None:
-        _CACHE[model] = (key, fused)
+    _CACHE[model] = (key, fused)
     return fused
