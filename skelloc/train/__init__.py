@@ -33,6 +33,7 @@ _LAZY: dict[str, str] = {
     "run_pretrain": "skelloc.train.pretrain",
     "run_finetune": "skelloc.train.finetune",
     "evaluate_model": "skelloc.train.evaluate",
+    "json_ready": "skelloc.train.evaluate",
     "export_trained": "skelloc.train.export",
     "extract_dataset_features": "skelloc.train.features",
     "SkeletonCache": "skelloc.train.data",
@@ -53,6 +54,7 @@ __all__ = [
     "evaluate_model",
     "export_trained",
     "extract_dataset_features",
+    "json_ready",
     "list_recipes",
     "load_config",
     "run_finetune",
@@ -74,7 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from skelloc.train.contrastive import ContrastiveModel
     from skelloc.train.data import SkeletonCache
-    from skelloc.train.evaluate import evaluate_model
+    from skelloc.train.evaluate import evaluate_model, json_ready
     from skelloc.train.export import export_trained
     from skelloc.train.features import extract_dataset_features
     from skelloc.train.finetune import run_finetune
