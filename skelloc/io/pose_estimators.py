@@ -121,7 +121,7 @@ def _points(values: Any, scores: Any, path: Path, where: str) -> np.ndarray:
     try:
         pts = np.asarray(values, dtype=np.float64)
         sc = None if scores is None else np.asarray(scores, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SkeletonFormatError(f"{where}: keypoints are not numeric arrays", path=path) \
             from None
     if pts.ndim != 2 or pts.shape[1] not in (2, 3) or len(pts) == 0:
@@ -401,7 +401,7 @@ def read_mediapipe(path: Path, *, fps: float | None = None, layout: str | None =
         data = load_json(path)
         if isinstance(data, dict) and "frames" in data:
             if fps is None and isinstance(data.get("fps"), (int, float)):
-                fps = float(data["fps"])
+                fps = as_float(data["fps"], path, "fps")
             data = data["frames"]
         elif isinstance(data, dict):
             data = [data]
