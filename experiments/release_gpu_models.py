@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "experiments"))
+sys.path.insert(0, str(REPO / "tools"))
 
 MODELS = {
     "agcn-scratch-pkummd": ("none", "trained from scratch"),

@@ -28,7 +28,7 @@ def test_manifest_lists_the_bundled_models(capsys: pytest.CaptureFixture[str]) -
     assert manifest["default"] == DEFAULT
     assert {DEFAULT, SNIPPET, f"{SNIPPET}-encoder"} <= set(manifest["models"])
     total = {"quarter": 0, "full": 0}
-    for name, entry in manifest["models"].items():
+    for entry in manifest["models"].values():
         assert entry["license"]["id"] == "other" and "research" in entry["license"]["notes"]
         for f in entry["files"].values():
             assert f["source"] == "package"
