@@ -64,6 +64,7 @@ def build_model(entry: ModelEntry, files: dict[str, Path], *, num_classes: int |
         entry.architecture, num_classes=nc, head=entry.head_name if has_head else None,
         labels=list(entry.label_names) if nc == k else None,
         input_spec=make_input_spec(entry.input_spec), head_args=dict(entry.head_args) or None,
+        output=str(entry.raw.get("output", "softmax")),  # "sigmoid": a multi-label model
         **entry.model_args,
     )
     if entry.raw.get("inference"):  # the model's own decoder / window defaults
