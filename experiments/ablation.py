@@ -120,8 +120,9 @@ def finetune_one(args: argparse.Namespace, cell: Cell, init: str | None) -> str:
 
 
 def evaluate_cell(args: argparse.Namespace, cell: Cell, weights: Path, out: Path,
-                  train_seconds: float) -> None:
-    """Per-video predictions on the validation split, kept for paired bootstrap analysis."""
+                  train_seconds: float, device: str = "cpu") -> dict[str, Any]:
+    """Per-video predictions on the validation split, kept for paired bootstrap analysis;
+    returns what it writes to ``result.json``."""
     import torch
 
     from skelloc.inference.api import predict_frames
@@ -133,7 +134,7 @@ def evaluate_cell(args: argparse.Namespace, cell: Cell, weights: Path, out: Path
     from skelloc.train.data import SkeletonCache, frame_labels
 
     torch.set_num_threads(args.threads)
-    model = Localizer.load(weights)
+    model = Localizer.load(weights).to(device)
     cache = SkeletonCache(args.data)
     videos = cache.select("val")
     background = cache.num_classes
@@ -170,6 +171,7 @@ def evaluate_cell(args: argparse.Namespace, cell: Cell, weights: Path, out: Path
     tmp = out / "result.json.tmp"
     tmp.write_text(json.dumps(result))
     os.replace(tmp, out / "result.json")
+    return result
 
 
 def _priority(cell: Cell) -> int:

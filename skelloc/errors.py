@@ -42,6 +42,7 @@ __all__ = [
     "MissingDependencyError",
     "OutputWriteError",
     "DiskFullError",
+    "FrameRateAssumedWarning",
 ]
 
 
@@ -182,3 +183,8 @@ class DiskFullError(OutputWriteError):
     EDQUOT); the partial file has been deleted."""
 
     exit_code = 7
+
+
+class FrameRateAssumedWarning(UserWarning):
+    """An input came without a frame rate and 30 fps was assumed (see
+    :func:`skelloc.skeleton.sequence.assume_fps`); pass ``fps=`` / ``--fps`` to set it."""

@@ -65,3 +65,21 @@ def test_encoder_entry_extracts_frame_features(monkeypatch: pytest.MonkeyPatch) 
     joints = np.load(CLIP)[:300]
     feats = skelloc.extract_features(joints, f"{SNIPPET}-encoder", level="encoder", fps=30)
     assert feats.shape[0] == 300 and feats.ndim == 2 and np.isfinite(feats).all()
+
+
+def test_the_obvious_call_takes_a_raw_array_at_30_fps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``localize(np.load(...))`` of a 30 fps Kinect array: 30 fps assumed (with the warning),
+    the same segments as ``fps=30``, and only those above the model's own threshold."""
+    from skelloc.errors import FrameRateAssumedWarning
+
+    monkeypatch.setenv("SKELLOC_OFFLINE", "1")
+    joints = np.load(CLIP)
+    with pytest.warns(FrameRateAssumedWarning, match="30 fps"):
+        implicit = skelloc.localize(joints)
+    explicit = skelloc.localize(joints, fps=30)
+    assert implicit == explicit
+    threshold = json.loads((REPO / "weights_manifest.json").read_text())[
+        "models"][DEFAULT]["inference"]["min_score"]
+    assert 0 < threshold < 1 and all(s.score >= threshold for s in implicit)
+    everything = skelloc.localize(joints, fps=30, min_score=0)
+    assert len(implicit) < len(everything) and set(implicit) <= set(everything)

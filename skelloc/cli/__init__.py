@@ -10,11 +10,12 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
 import typer
 
-from skelloc.errors import SkellocError
+from skelloc.errors import FrameRateAssumedWarning, SkellocError
 
 try:  # typer >= 0.24 vendors its own click; older typer uses the click package
     from typer._click import exceptions as _click_exc
@@ -35,14 +36,42 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from skelloc import __version__
+
+        typer.echo(f"skelloc {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+
+
+def _flags_show_no_type() -> None:
+    """Boolean flags (``--json``, ``--per-class``, ``--help``) take no value: their help row
+    shows no ``<bool>`` type, so nobody types ``--json true``."""
+    from typer.core import TyperOption
+
+    if getattr(TyperOption.display_type_rich, "_skelloc", False):
+        return
+    original = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        if self.is_flag and not self.count:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._skelloc = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
 def _register_commands() -> None:
@@ -51,12 +80,30 @@ def _register_commands() -> None:
         module.register(app)
 
 
+_flags_show_no_type()
 _register_commands()
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code instead of exiting."""
     args = list(sys.argv[1:] if argv is None else argv)
+    shown: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: object = None, line: str | None = None) -> None:
+        """A warning (e.g. the assumed frame rate) as one ``warning: ...`` line on stderr,
+        each text once per run however many inputs trigger it."""
+        if str(message) not in shown:
+            shown.add(str(message))
+            typer.echo(f"warning: {message}", err=True)
+
+    with warnings.catch_warnings():  # restores the previous filters and showwarning afterwards
+        warnings.simplefilter("always", FrameRateAssumedWarning)
+        warnings.showwarning = show
+        return _run(args)
+
+
+def _run(args: list[str]) -> int:
     try:
         result = app(args=args, prog_name="skelloc", standalone_mode=False)
     except SkellocError as err:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -66,15 +66,27 @@ def evaluate(
         num_classes=num_classes,
         frameset_ends=frameset_ends,  # type: ignore[arg-type]
     )
+    names = class_names(result.classes, gt)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        typer.echo(result.format_table(per_class=per_class))
+        typer.echo(result.format_table(per_class=per_class, class_names=names))
     if plot is not None:
         from skelloc.viz import plot_evaluation, save_figure
 
-        save_figure(plot_evaluation(result), plot)
+        save_figure(plot_evaluation(result, class_names=names), plot)
         typer.echo(f"wrote {plot}", err=True)
+
+
+def class_names(classes: list[Any], gt: Path) -> dict[Any, str]:
+    """Names for the per-class rows and bars: a PKU-MMD label folder's 1-based class ids are
+    PKU-MMD's, so they are shown as the dataset's class names; other labels as they are."""
+    from skelloc.io.pkummd import PKUMMD_CLASSES
+
+    if not gt.is_dir():
+        return {}
+    return {c: f"{c} {PKUMMD_CLASSES[int(c) - 1]}" for c in classes
+            if isinstance(c, int) and 1 <= int(c) <= len(PKUMMD_CLASSES)}
 
 
 def register(app: typer.Typer) -> None:

@@ -56,17 +56,32 @@ def list_cmd(
     if markdown:
         typer.echo(models_table(pattern), nl=False)
         return
+    from skelloc.hub.manifest import registry
+
     names = list_models(pattern)
+    if not names and pattern != "*":
+        raise ConfigError(f"no model matches {pattern!r}; 'skelloc list' shows them all (flags "
+                          "such as --json take no value)")
+    default = registry().default
     infos = [model_info(n) for n in names]
     if as_json:
-        _dump([{"name": i.name, "description": i.entry.get("description", ""),
+        _dump([{"name": i.name, "default": i.name == default,
+                "description": i.entry.get("description", ""),
                 "architecture": i.entry.get("architecture"),
+                "headline_metric": headline_metric(i.entry),
                 "cached": all(f.location != "missing" for f in i.files)} for i in infos])
         return
     for info in infos:
         cached = "cached" if all(f.location != "missing" for f in info.files) else "-"
-        typer.echo(f"{info.name}\t{info.entry.get('architecture')}\t{cached}\t"
-                   f"{info.entry.get('description', '')}")
+        name = f"{info.name} (default)" if info.name == default else info.name
+        typer.echo(f"{name}\t{info.entry.get('architecture')}\t{cached}\t"
+                   f"{headline_metric(info.entry) or '-'}\t{info.entry.get('description', '')}")
+
+
+def headline_metric(entry: dict[str, Any]) -> str:
+    """The one number ``skelloc list`` shows: validation average mAP (tIoU 0.1-0.5), or ''."""
+    value = (entry.get("metrics") or {}).get("average_mAP")
+    return f"val avg mAP {100 * float(value):.1f}" if isinstance(value, int | float) else ""
 
 
 def info_cmd(

@@ -44,9 +44,10 @@ def localize_cmd(
     nonfinite: str = typer.Option(
         "error", "--nonfinite", help="NaN/inf coordinates: error, or interpolate them."
     ),
-    min_score: float = typer.Option(
-        0.0, "--min-score", help="Hide segments scoring below this (default: show all, as the "
-                                 "mAP evaluation uses them)."
+    min_score: Optional[float] = typer.Option(
+        None, "--min-score", help="Hide segments scoring below this (default: the model's own "
+                                  "threshold, chosen on its validation split; 0 shows every "
+                                  "proposal, as mAP evaluation uses them)."
     ),
     ground_truth: Optional[list[Path]] = typer.Option(
         None, "--ground-truth", "--gt", "-g",
@@ -64,6 +65,7 @@ def localize_cmd(
 ) -> None:
     """Detect action segments in each INPUT and print them (frames are the input's)."""
     import skelloc
+    from skelloc.inference.api import output_threshold
 
     fmt = fmt.lower()
     if fmt not in _FORMATS:
@@ -78,16 +80,15 @@ def localize_cmd(
 
     results: list[dict[str, Any]] = []
     for k, path in enumerate(inputs):
-        seq = skelloc.read(path)
-        kwargs: dict[str, Any] = {"fps": fps, "layout": layout, "decoder": decoder,
-                                  "device": device, "nonfinite": nonfinite}
+        seq = skelloc.read(path) if fps is None else skelloc.read(path, fps=fps)
+        kwargs: dict[str, Any] = {"layout": layout, "decoder": decoder, "device": device,
+                                  "nonfinite": nonfinite, "min_score": min_score}
         analysis = skelloc.analyze(seq, net, **kwargs) if plot_paths else None
         segments = analysis.segments if analysis else skelloc.localize(seq, net, **kwargs)
-        segments = [s for s in segments if s.score >= min_score]
         logger.info("%s: %d segments", path, len(segments))
         results.append({
             "input": str(path),
-            "fps": float(fps if fps is not None else seq.fps),
+            "fps": float(seq.fps),
             "num_frames": seq.num_frames,
             "segments": [s.to_dict() for s in segments],
         })
@@ -101,7 +102,8 @@ def localize_cmd(
         if plot_paths and analysis is not None:
             from skelloc.viz import plot_timeline, save_figure
 
-            fig = plot_timeline(analysis, gt, min_score=min_score, name=path.name)
+            fig = plot_timeline(analysis, gt, min_score=output_threshold(net, min_score),
+                                name=path.name)
             save_figure(fig, plot_paths[k])
             typer.echo(f"wrote {plot_paths[k]}", err=True)
 

@@ -49,10 +49,10 @@ def show_cmd(
     from skelloc.viz import animate_skeleton, animation_format, read_ground_truth, save_animation
 
     animation_format(out)  # a bad suffix fails before any work
-    seq = skelloc.read(input)
-    if fps is not None or layout is not None:
-        seq = skelloc.SkeletonSequence(seq.joints, layout=layout or seq.layout,
-                                       fps=float(fps or seq.fps), meta=dict(seq.meta))
+    seq = skelloc.read(input) if fps is None else skelloc.read(input, fps=fps)
+    if layout is not None:
+        seq = skelloc.SkeletonSequence(seq.joints, layout=layout, fps=seq.fps,
+                                       meta=dict(seq.meta))
     result = None
     labels: list[str] = []
     if predict or ground_truth is not None:

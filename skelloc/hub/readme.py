@@ -21,26 +21,79 @@ START = "<!-- models-table:start -->"
 END = "<!-- models-table:end -->"
 
 
-def _fmt_metrics(metrics: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in metrics.items() if isinstance(v, int | float)) or "-"
+#: a class counts as learned with at least this many training instances
+LEARNED_MIN_INSTANCES = 10
+
+
+def _detects(e: Any) -> str:
+    """The classes a model really learned, with their training instance counts."""
+    names = list(e.label_names)
+    if not names:
+        return "features only (encoder, no classes)"
+    counts = e.raw.get("training_instances")
+    if not isinstance(counts, Mapping):
+        return f"{len(names)} classes"
+    learned = [(n, int(counts.get(n, 0))) for n in names
+               if int(counts.get(n, 0)) >= LEARNED_MIN_INSTANCES]
+    few = sum(1 for n in names if 0 < int(counts.get(n, 0)) < LEARNED_MIN_INSTANCES)
+    none = len(names) - len(learned) - few
+    text = "; ".join(f"{n} ({k})" for n, k in learned) or "none"
+    rest = [f"{few} more with < {LEARNED_MIN_INSTANCES} instances each (unreliable)"] if few else []
+    rest += [f"{none} never seen in training"] if none else []
+    return f"**{len(learned)}**: {text}" + (f"; not learned: {', '.join(rest)}" if rest else "")
+
+
+def _input(e: Any) -> str:
+    spec = e.input_spec
+    layout = spec.get("layout", spec.get("joint_layout", "?"))
+    channels = int(spec.get("channels", 3))
+    kind = {3: "3D", 2: "2D"}.get(channels, f"{channels}-channel")
+    sensor = " Kinect v2" if "kinect-v2" in (e.raw.get("card") or {}).get("tags", []) else ""
+    persons = spec.get("max_persons")
+    return (f"{kind}{sensor}, `{layout}` ({spec.get('num_joints', '?')} joints)"
+            + (f", up to {persons} persons" if persons else ""))
+
+
+def _accuracy(e: Any) -> str:
+    m = e.raw.get("metrics") or {}
+    if not isinstance(m.get("average_mAP"), int | float):
+        return "-"
+    out = f"mAP@0.5 {100 * m['mAP@0.5']:.1f}, avg mAP@0.1-0.5 {100 * m['average_mAP']:.1f}"
+    if isinstance(m.get("F1@0.5"), int | float):
+        out += f", F1@0.5 {100 * m['F1@0.5']:.1f}"
+    return out + (f" (`{m['command']}`)" if m.get("command") else "")
+
+
+def _output(e: Any) -> str:
+    inf = e.raw.get("inference") or {}
+    if "min_score" not in inf:
+        return "-"
+    out = f"`min_score` {inf['min_score']:g}"
+    m = e.raw.get("metrics") or {}
+    if isinstance(m.get("segments_per_video"), int | float):
+        out += f", {m['segments_per_video']:g} segments per video"
+    return out
 
 
 def models_table(pattern: str = "*") -> str:
-    """A Markdown table of every known model (name, architecture, classes, data, metrics,
-    license)."""
+    """What each model detects: the classes it really learned (training instances each), the
+    input it takes, its frame rate, its validation accuracy with the command that measured it,
+    and its default output threshold."""
     reg = registry()
-    rows = ["| model | architecture | head | classes | input | datasets | metrics | license |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [("| model | detects (training instances) | input | frame rate | validation accuracy "
+             "(held-out performances) | default output |"),
+            "|---|---|---|---|---|---|"]
     for name in reg.names(pattern):
         e = reg.models[name]
-        spec = e.input_spec
-        inp = f"{spec.get('layout', spec.get('joint_layout', '?'))} @ {spec.get('fps', '?')} fps"
+        fps = e.input_spec.get("fps", "?")
         default = " (default)" if reg.default == name else ""
-        rows.append(f"| `{name}`{default} | {e.architecture} | {e.head_name or '-'} | "
-                    f"{e.num_classes} | {inp} | {', '.join(e.raw.get('datasets', [])) or '-'} | "
-                    f"{_fmt_metrics(e.raw.get('metrics', {}))} | {e.license_id or '-'} |")
+        rows.append(f"| `{name}`{default} | {_detects(e)} | {_input(e)} | any; resampled to "
+                    f"{fps:g} fps (no rate given: 30) | {_accuracy(e)} | {_output(e)} |"
+                    if isinstance(fps, int | float) else
+                    f"| `{name}`{default} | {_detects(e)} | {_input(e)} | ? | {_accuracy(e)} | "
+                    f"{_output(e)} |")
     if len(rows) == 2:
-        rows.append("| (no models in the manifest yet) | | | | | | | |")
+        rows.append("| (no models in the manifest yet) | | | | | |")
     return "\n".join(rows) + "\n"
 
 

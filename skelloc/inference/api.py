@@ -38,7 +38,9 @@ __all__ = [
     "analyze",
     "extract_features",
     "localize",
+    "boundary_shift",
     "map_to_input",
+    "output_threshold",
     "predict_frames",
     "resolve_model",
     "window_config",
@@ -144,10 +146,14 @@ class _Run:
 
 
 def _prepare(
-    seq: Any, model: Any, fps: float | None, layout: str | None, nonfinite: NonFinitePolicy
+    seq: Any, model: Any, fps: float | None, layout: str | None, nonfinite: NonFinitePolicy,
+    device: torch.device | None = None,
 ) -> _Run:
     sequence = as_sequence(seq, layout=layout, fps=fps, nonfinite=nonfinite)
-    prepared = prepare_input(sequence, model.input_spec, nonfinite=nonfinite)
+    # on a GPU, resampling and normalisation run there (they bound long inputs otherwise)
+    prepared = prepare_input(sequence, model.input_spec, nonfinite=nonfinite,
+                             device=device if device is not None and device.type != "cpu"
+                             else None)
     return _Run(prepared, sequence.num_frames, float(prepared.meta["source_fps"]))
 
 
@@ -177,18 +183,33 @@ def _run_windows(
         )
     align = _stride(model)
 
+    # On a GPU, bf16 runs a bf16 copy of the network (no cast kernel before every operation,
+    # which made autocast slower than fp32 for small networks); elsewhere bf16 autocast.
+    bf16_weights = precision == "bf16" and device.type == "cuda"
     with _inference_mode(model, device):
         net = inference_model(model) if fuse else model
+        if bf16_weights:
+            net = bf16_copy(net)
 
         def fn(x: torch.Tensor) -> torch.Tensor:
-            with torch.autocast(device.type, torch.bfloat16, enabled=precision == "bf16"):
+            if bf16_weights:
+                x = x.to(torch.bfloat16)
+            with torch.autocast(device.type, torch.bfloat16,
+                                enabled=precision == "bf16" and not bf16_weights):
                 if fn_name == "logits":
-                    return net(x)
-                return net.forward_features(x, level=level, native=native)
+                    return net(x).float()
+                return net.forward_features(x, level=level, native=native).float()
 
         return sliding_window_apply(
             fn, run.prepared.joints, windows, align=align, min_frames=align, device=device
         )
+
+
+def bf16_copy(net: torch.nn.Module) -> torch.nn.Module:
+    """An eval-mode copy of ``net`` with bfloat16 parameters and buffers."""
+    import copy
+
+    return copy.deepcopy(net).eval().to(torch.bfloat16)
 
 
 def map_to_input(values: np.ndarray, model_fps: float, input_fps: float, input_frames: int) -> np.ndarray:
@@ -241,8 +262,8 @@ def _probabilities(
 ) -> tuple[Any, _Run, np.ndarray]:
     """The model, the prepared run and ``(T_model, K+1)`` probabilities at the model's rate."""
     net = resolve_model(model)
-    run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
+    run = _prepare(seq, net, fps, layout, nonfinite, dev)
     windows = window_config(net, window, overlap, batch_size, device=dev)
     logits, _ = _run_windows(net, run, "logits", device=dev, windows=windows, fuse=fuse,
                              precision=precision)
@@ -327,6 +348,7 @@ def analyze(
     nonfinite: NonFinitePolicy = "error",
     fuse: bool = True,
     precision: Precision = "fp32",
+    min_score: float | None = None,
     **decoder_args: Any,
 ) -> Localization:
     """Segments and per-frame probabilities from one forward pass (for plots and reports).
@@ -338,7 +360,7 @@ def analyze(
         window=window, overlap=overlap, nonfinite=nonfinite, fuse=fuse, precision=precision,
     )
     model_fps = float(net.input_spec.fps)
-    segments = _decode(net, run, probs, decoder, decoder_args)
+    segments = _decode(net, run, probs, decoder, decoder_args, min_score)
     return Localization(
         segments=segments,
         probs=map_to_input(probs, model_fps, run.input_fps, run.input_frames),
@@ -361,9 +383,17 @@ def localize(
     nonfinite: NonFinitePolicy = "error",
     fuse: bool = True,
     precision: Precision = "fp32",
+    min_score: float | None = None,
     **decoder_args: Any,
 ) -> list[Segment]:
     """Detect action segments.
+
+    Segments scoring below ``min_score`` are dropped: by default the model's own output
+    threshold (its inference default ``min_score``, chosen on its validation split as the
+    score that maximises F1 at tIoU 0.5; 0 for a model without one). ``min_score=0`` returns
+    every proposal, which is what mAP evaluation needs. A model's ``boundary_shift``
+    inference default (seconds added to starts and ends, calibrated on its validation split)
+    is applied to every segment.
 
     Probabilities are decoded at the model's frame rate (so the decoders' frame-count
     parameters mean the same for every input) and the segment bounds are then mapped to the
@@ -378,7 +408,7 @@ def localize(
         seq, model, fps=fps, layout=layout, batch_size=batch_size, device=device,
         window=window, overlap=overlap, nonfinite=nonfinite, fuse=fuse, precision=precision,
     )
-    return _decode(net, run, probs, decoder, decoder_args)
+    return _decode(net, run, probs, decoder, decoder_args, min_score)
 
 
 def extract_features(
@@ -408,8 +438,8 @@ def extract_features(
     if level not in ("fused", "encoder"):
         raise ConfigError(f"level must be 'fused' or 'encoder', got {level!r}")
     net = resolve_model(model)
-    run = _prepare(seq, net, fps, layout, nonfinite)
     dev = _resolve_device(net, device)
+    run = _prepare(seq, net, fps, layout, nonfinite, dev)
     windows = window_config(net, window, overlap, batch_size, device=dev)
     feats, stride = _run_windows(
         net, run, "features", level=level, native=native, device=dev, windows=windows, fuse=fuse,
@@ -423,11 +453,45 @@ def extract_features(
 
 # --------------------------------------------------------------------------- decoding helpers
 def _decode(
-    net: Any, run: _Run, probs: np.ndarray, decoder: str | None, decoder_args: dict[str, Any]
+    net: Any, run: _Run, probs: np.ndarray, decoder: str | None, decoder_args: dict[str, Any],
+    min_score: float | None = None,
 ) -> list[Segment]:
-    """Decode model-rate probabilities and map the segments to the input's frames."""
+    """Decode model-rate probabilities, map the segments to the input's frames (with the
+    model's boundary calibration) and keep those scoring at least the output threshold."""
     name, args = _decoder_choice(net, decoder, decoder_args)
-    return _to_segments(decode(probs, name, **args), net, float(net.input_spec.fps), run)
+    threshold = output_threshold(net, min_score)
+    segments = _to_segments(decode(probs, name, **args), net, float(net.input_spec.fps), run,
+                            boundary_shift(net))
+    return [s for s in segments if s.score >= threshold]
+
+
+def _inference_default(model: Any, key: str) -> Any:
+    cfg = getattr(model, "config", None)
+    return cfg.get(key) if cfg is not None else None
+
+
+def output_threshold(model: Any, min_score: float | None = None) -> float:
+    """``min_score`` if given, else the model's inference default ``min_score``, else 0."""
+    value = _inference_default(model, "min_score") if min_score is None else min_score
+    try:
+        threshold = float(0.0 if value is None else value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"min_score must be a number, got {value!r}") from None
+    if not math.isfinite(threshold):
+        raise ConfigError(f"min_score must be a finite number, got {value!r}")
+    return threshold
+
+
+def boundary_shift(model: Any) -> tuple[float, float]:
+    """The model's boundary calibration: seconds added to segment ``(start, end)``."""
+    value = _inference_default(model, "boundary_shift")
+    if value is None:
+        return (0.0, 0.0)
+    try:
+        start, end = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"boundary_shift must be [start_seconds, end_seconds], got {value!r}") from None
+    return (start, end)
 
 
 def _decoder_choice(
@@ -456,16 +520,17 @@ def _decoder_choice(
 
 
 def _to_segments(
-    detections: list[Detection], model: Any, model_fps: float, run: _Run
+    detections: list[Detection], model: Any, model_fps: float, run: _Run,
+    shift: tuple[float, float] = (0.0, 0.0),
 ) -> list[Segment]:
     from skelloc.skeleton.resample import map_frames
 
     labels = list(getattr(model, "labels", []) or [])
     out: list[Segment] = []
     for det in detections:
-        # model frames -> input frames, keeping the segment's full extent
-        start = map_frames(det.start, model_fps, run.input_fps, "floor")
-        end = map_frames(det.end, model_fps, run.input_fps, "ceil")
+        # model frames (+ the calibration) -> input frames, keeping the segment's full extent
+        start = map_frames(det.start + shift[0] * model_fps, model_fps, run.input_fps, "floor")
+        end = map_frames(det.end + shift[1] * model_fps, model_fps, run.input_fps, "ceil")
         start = min(max(start, 0), run.input_frames - 1)
         end = min(max(end, start + 1), run.input_frames)
         label = labels[det.label_id] if det.label_id < len(labels) else f"class_{det.label_id}"

@@ -25,7 +25,7 @@ from skelloc.errors import (
     NonFiniteError,
     ShapeError,
 )
-from skelloc.skeleton.sequence import SkeletonSequence
+from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 if TYPE_CHECKING:  # pragma: no cover
     from skelloc.models.localizer import InputSpec
@@ -67,8 +67,9 @@ def as_sequence(
             layout the model's layout is assumed when the joint count matches it (and a
             :class:`~skelloc.errors.LayoutMismatchError` naming the fix is raised later when it
             does not).
-        fps: frame rate; overrides the sequence's own. For a raw array without an fps the
-            model's frame rate is assumed (no resampling).
+        fps: frame rate; overrides the sequence's own. For a raw array without an fps,
+            30 fps is assumed (:data:`~skelloc.skeleton.sequence.DEFAULT_FPS`, never the
+            model's rate) with a :class:`~skelloc.errors.FrameRateAssumedWarning`.
         nonfinite: ``"error"`` (default) raises :class:`~skelloc.errors.NonFiniteError` on NaN
             or infinite coordinates; ``"interpolate"`` repairs them by linear interpolation in
             time, per coordinate (see :func:`interpolate_nonfinite`).
@@ -96,11 +97,12 @@ def as_sequence(
         joints = _to_numpy(obj)
         if layout is None:
             meta[LAYOUT_ASSUMED] = True
-        if fps is None:
-            meta[FPS_ASSUMED] = True
 
     joints = _check_array(joints)
-    fps_value = _check_fps(fps if fps is not None else 30.0)
+    if fps is None and not isinstance(obj, SkeletonSequence):
+        meta[FPS_ASSUMED] = True
+        fps = assume_fps()
+    fps_value = _check_fps(fps)
     joints = _check_finite(joints, nonfinite)
     if layout is None:
         layout = _guess_layout(joints.shape[2])
@@ -241,6 +243,7 @@ def prepare_input(
     seq: SkeletonSequence | Any,
     spec: InputSpec,
     nonfinite: NonFinitePolicy = "error",
+    device: Any = None,
 ) -> SkeletonSequence:
     """Bring ``seq`` to the model's input spec.
 
@@ -254,13 +257,17 @@ def prepare_input(
     ``spec.normalization == "ntu"``.
 
     Returns a new sequence at the model's layout and frame rate. Its ``meta`` adds
-    ``source_fps`` (the input's frame rate; the model's when the caller gave none) and
+    ``source_fps`` (the input's frame rate) and
     ``source_frames`` (the input's frame count), so outputs can be mapped back.
+
+    With a GPU ``device``, resampling and the NTU normalisation (the costly steps on long
+    inputs) run there as torch operations (:mod:`skelloc.skeleton.torch_ops`, the same results
+    up to float64 rounding); everything else, and any other device, uses NumPy.
     """
     seq = as_sequence(seq, nonfinite=nonfinite)
     joints = seq.joints
     meta = dict(seq.meta)
-    source_fps = float(spec.fps) if meta.get(FPS_ASSUMED) else float(seq.fps)
+    source_fps = float(seq.fps)
 
     joints = _match_channels(joints, seq, spec)
     has_conf = bool(meta.get("confidence")) and joints.shape[-1] == seq.num_channels
@@ -269,7 +276,9 @@ def prepare_input(
     joints = _fit_persons(joints, int(spec.max_persons))
     joints = fill_null_frames(joints)
 
-    if not math.isclose(source_fps, float(spec.fps), rel_tol=1e-9):
+    if _on_device(device, spec, layout, has_conf):
+        joints = _resample_normalize_on(device, joints, source_fps, spec, layout, seq.num_frames)
+    elif not math.isclose(source_fps, float(spec.fps), rel_tol=1e-9):
         from skelloc.skeleton.resample import resample
 
         logger.info("resampling %d frames from %g to %g fps", len(joints), source_fps, spec.fps)
@@ -281,7 +290,9 @@ def prepare_input(
             )
 
     normalization = getattr(spec, "normalization", None)
-    if normalization == "ntu":
+    if _on_device(device, spec, layout, has_conf):
+        pass  # done above
+    elif normalization == "ntu":
         from skelloc.skeleton.normalize import ntu_pre_normalize
 
         joints = ntu_pre_normalize(joints, layout=layout, confidence=has_conf)
@@ -298,6 +309,39 @@ def prepare_input(
         fps=float(spec.fps),
         meta=meta,
     )
+
+
+def _on_device(device: Any, spec: InputSpec, layout: str, has_conf: bool) -> bool:
+    """Whether :func:`prepare_input` resamples and normalises with torch on ``device``."""
+    from skelloc.skeleton.normalize import NORMALIZATION_JOINTS
+
+    if device is None:
+        return False
+    import torch
+
+    if torch.device(device).type == "cpu":
+        return False
+    return (getattr(spec, "normalization", None) == "ntu" and not has_conf
+            and layout in NORMALIZATION_JOINTS)
+
+
+def _resample_normalize_on(device: Any, joints: np.ndarray, source_fps: float, spec: InputSpec,
+                           layout: str, input_frames: int) -> np.ndarray:
+    import torch
+
+    from skelloc.skeleton.torch_ops import ntu_pre_normalize_tensor, resample_tensor
+
+    x = torch.from_numpy(np.ascontiguousarray(joints, dtype=np.float32)).to(device)
+    if not math.isclose(source_fps, float(spec.fps), rel_tol=1e-9):
+        logger.info("resampling %d frames from %g to %g fps on %s", len(joints), source_fps,
+                    spec.fps, device)
+        x = resample_tensor(x, source_fps, float(spec.fps))
+        if x.shape[0] == 0:
+            raise EmptyInputError(
+                f"{input_frames} frames at {source_fps:g} fps leave no frame at the model's "
+                f"{spec.fps:g} fps"
+            )
+    return ntu_pre_normalize_tensor(x, layout=layout).cpu().numpy()
 
 
 def _match_channels(joints: np.ndarray, seq: SkeletonSequence, spec: InputSpec) -> np.ndarray:

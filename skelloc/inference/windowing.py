@@ -126,6 +126,8 @@ def sliding_window_apply(
                         min_frames=min_frames)
     logger.debug("%d frames -> %d windows of %d", num_frames, len(plan.starts), plan.length)
 
+    if torch.device(device).type != "cpu":
+        return _apply_on_device(fn, joints, config, plan, num_frames, align, torch.device(device))
     acc: np.ndarray | None = None
     weight_sum: np.ndarray | None = None
     stride = 1
@@ -155,6 +157,42 @@ def sliding_window_apply(
     keep = math.ceil(num_frames / stride)
     merged = acc[:, :keep] / weight_sum[:keep]
     return merged.astype(np.float32), stride
+
+
+def _apply_on_device(fn: Callable[[torch.Tensor], torch.Tensor], joints: np.ndarray,
+                     config: WindowConfig, plan: WindowPlan, num_frames: int, align: int,
+                     device: torch.device) -> tuple[np.ndarray, int]:
+    """:func:`sliding_window_apply` on a GPU: the sequence crosses to the device once, windows
+    are gathered and outputs merged there (one copy back at the end, no sync per batch)."""
+    seq = torch.from_numpy(np.ascontiguousarray(joints)).to(device).permute(3, 0, 2, 1)  # CTVM
+    frames = torch.arange(plan.length, device=device)
+    starts_all = torch.tensor(plan.starts, dtype=torch.long, device=device)
+    acc = weight_sum = weights = None
+    stride = out_len = 0
+    for first in range(0, len(plan.starts), int(config.batch_size)):
+        starts = starts_all[first : first + int(config.batch_size)]
+        # the last frame repeated past the end, as _window does
+        idx = (starts.view(-1, 1) + frames.view(1, -1)).clamp_max(num_frames - 1)
+        x = seq[:, idx].permute(1, 0, 2, 3, 4).contiguous()  # (N, C, L, V, M)
+        y = fn(x)
+        if y.dim() != 3 or y.shape[0] != len(starts):
+            raise ConfigError(f"the model returned shape {tuple(y.shape)}, expected (N, D, T)")
+        if acc is None:
+            out_len = int(y.shape[-1])
+            stride = _infer_stride(plan.length, out_len, max(1, int(align)))
+            total = math.ceil(plan.padded_frames / stride)
+            acc = torch.zeros(y.shape[1], total, dtype=torch.float64, device=device)
+            weight_sum = torch.zeros(total, dtype=torch.float64, device=device)
+            weights = torch.from_numpy(window_weights(out_len, config.weighting)).to(device)
+        assert weight_sum is not None and weights is not None
+        cols = (starts.view(-1, 1) // stride + torch.arange(out_len, device=device)).reshape(-1)
+        contrib = (y.detach().to(torch.float64) * weights).permute(1, 0, 2).reshape(y.shape[1], -1)
+        acc.index_add_(1, cols, contrib)
+        weight_sum.index_add_(0, cols, weights.repeat(len(starts)))
+    assert acc is not None and weight_sum is not None
+    keep = math.ceil(num_frames / stride)
+    merged = (acc[:, :keep] / weight_sum[:keep]).to(torch.float32)
+    return merged.cpu().numpy(), stride
 
 
 def _window(joints: np.ndarray, start: int, length: int) -> np.ndarray:

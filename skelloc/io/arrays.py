@@ -3,7 +3,8 @@
 Accepted shapes: ``(T, V, C)`` (one person) or ``(T, M, V, C)``; any other axis order is given
 with ``axes=`` (e.g. ``axes="CTVM"`` for st-gcn/AGCN-style arrays, ``"MTVC"`` for pyskl).
 The layout is given with ``layout=`` or guessed from the joint count (25 -> ``ntu25``,
-17 -> ``coco17``, 18 -> ``openpose18``, 33 -> ``mediapipe33``); fps defaults to 30.
+17 -> ``coco17``, 18 -> ``openpose18``, 33 -> ``mediapipe33``); without ``fps=`` (or an
+``fps`` entry in an ``.npz``) 30 fps is assumed with a ``FrameRateAssumedWarning``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
-from skelloc.skeleton.sequence import SkeletonSequence
+from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 __all__ = ["read_npy", "read_npz", "array_to_sequence", "DEFAULT_LAYOUTS"]
 
@@ -65,7 +66,7 @@ def array_to_sequence(arr: Any, path: Path, *, fps: float | None = None,
             raise SkeletonFormatError(
                 f"{v} joints match no known layout ({sorted(DEFAULT_LAYOUTS)}); "
                 "pass layout=...", path=path)
-    fps = 30.0 if fps is None else float(fps)
+    fps = assume_fps() if fps is None else float(fps)
     if not fps > 0:
         raise SkeletonFormatError(f"fps must be positive, got {fps}", path=path)
     info = dict(meta or {})

@@ -21,7 +21,7 @@ import numpy as np
 
 from skelloc.errors import SkeletonFormatError
 from skelloc.io._text import load_json, read_text
-from skelloc.skeleton.sequence import SkeletonSequence
+from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 __all__ = ["read_mmpose", "read_openpose", "read_mediapipe", "track_persons", "Detection"]
 
@@ -156,7 +156,7 @@ def _finish(frames: list[list[Detection]], path: Path, layout: str | None, fps: 
     joints = track_persons(frames, v, c, max_persons=max_persons, select=select)
     meta = {"confidence": True, **fmt_meta}
     return SkeletonSequence(joints, layout=_layout_for(v, path, layout),
-                            fps=float(fps or 30.0), meta=meta)
+                            fps=assume_fps() if fps is None else float(fps), meta=meta)
 
 
 # --------------------------------------------------------------------------- MMPose

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,10 +71,16 @@ class DetectionResult:
             "options": dict(self.options),
         }
 
-    def format_table(self, per_class: bool = False) -> str:
-        """A plain-text table of percentages, one column per threshold plus their mean."""
+    def format_table(self, per_class: bool = False,
+                     class_names: Mapping[Any, str] | None = None) -> str:
+        """A plain-text table of percentages, one column per threshold plus their mean.
+
+        ``class_names`` maps labels (e.g. PKU-MMD class ids) to the names shown in the
+        per-class rows; the first column widens to fit them."""
         ts = self.thresholds
-        head = f"{'tIoU':<22}" + "".join(f"{t:>8g}" for t in ts) + f"{'avg':>8}"
+        names = {c: str((class_names or {}).get(c, c)) for c in self.classes}
+        width = max([22, *(len(n) + 5 for n in names.values())]) if per_class else 22
+        head = f"{'tIoU':<{width}}" + "".join(f"{t:>8g}" for t in ts) + f"{'avg':>8}"
         lines = [
             f"protocol: {self.protocol} - {PROTOCOL_TITLES.get(self.protocol, '')}",
             f"{self.num_predictions} predictions, {self.num_ground_truth} ground-truth "
@@ -86,7 +93,7 @@ class DetectionResult:
         def row(name: str, values: dict[float, float]) -> str:
             vals = [values[t] for t in ts]
             mean = sum(vals) / len(vals) if vals else math.nan
-            return f"{name:<22}" + "".join(f"  {_pct(v)}" for v in vals) + f"  {_pct(mean)}"
+            return f"{name:<{width}}" + "".join(f"  {_pct(v)}" for v in vals) + f"  {_pct(mean)}"
 
         main = "mAP_action (present)" if self.protocol == "pkummd" else "mAP"
         lines.append(row(main, self.mAP))
@@ -95,7 +102,7 @@ class DetectionResult:
         if per_class:
             lines.append("-" * len(head))
             for c in self.classes:
-                lines.append(row(f"AP {str(c)[:19]}", self.per_class_ap[c]))
+                lines.append(row(f"AP {names[c]}", self.per_class_ap[c]))
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -34,7 +34,8 @@ def _from_mapping(cls: type, data: Mapping[str, Any], what: str) -> Any:
 
 
 #: per-model inference defaults a :class:`ModelConfig` may carry (see ``skelloc.inference``)
-INFERENCE_KEYS = ("decoder", "window", "window_overlap", "window_weighting")
+INFERENCE_KEYS = ("decoder", "window", "window_overlap", "window_weighting", "min_score",
+                  "boundary_shift")
 #: how frame logits become probabilities: one softmax over K+1 classes (one label per frame), or
 #: an independent sigmoid per class (multi-label: overlapping actions can all be found)
 OUTPUTS = ("softmax", "sigmoid")
@@ -70,7 +71,10 @@ class ModelConfig:
     Also readable like a mapping (``config["architecture"]``), matching its JSON form.
     ``inference`` holds the model's own inference defaults (keys in :data:`INFERENCE_KEYS`:
     ``decoder`` — a name or ``{"name": ..., **args}`` —, ``window``, ``window_overlap``,
-    ``window_weighting``); :meth:`get` looks them up too, so ``config.get("decoder")`` works.
+    ``window_weighting``, ``min_score`` — the output threshold :func:`skelloc.localize`
+    applies — and ``boundary_shift`` — ``[start, end]`` seconds added to every decoded
+    segment's bounds, the boundary calibration); :meth:`get` looks them up too, so
+    ``config.get("decoder")`` works.
     """
 
     architecture: str

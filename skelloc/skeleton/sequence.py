@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["SkeletonSequence"]
+from skelloc.errors import FrameRateAssumedWarning
+
+__all__ = ["DEFAULT_FPS", "SkeletonSequence", "assume_fps"]
+
+#: the frame rate taken for inputs that carry none (raw arrays, ``.npy`` files, pose-estimator
+#: output without a rate): Kinect v1/v2, NTU RGB+D, PKU-MMD and most video run at 30 fps. A
+#: model's own frame rate is never the assumption: inputs are resampled to it.
+DEFAULT_FPS = 30.0
+
+
+def assume_fps() -> float:
+    """Return :data:`DEFAULT_FPS` and emit the one :class:`FrameRateAssumedWarning` about it.
+
+    Every place that meets an input without a frame rate (the inference API for raw arrays,
+    :func:`skelloc.read` for formats without one, training caches without ``fps``) calls this,
+    so the rule and the message are the same everywhere. The warning is attributed to the first
+    caller outside skelloc and does not name the input, so Python's default filter shows it
+    once per calling line, not once per file or per window.
+    """
+    warnings.warn(
+        f"the input has no frame rate: assuming {DEFAULT_FPS:g} fps (Kinect, NTU RGB+D, PKU-MMD); "
+        "if it differs, pass fps=... (Python) or --fps (command line)",
+        FrameRateAssumedWarning,
+        stacklevel=_outside_stacklevel(),
+    )
+    return DEFAULT_FPS
+
+
+def _outside_stacklevel() -> int:
+    """``stacklevel`` for a ``warnings.warn`` in the caller of this function that points at
+    the first frame outside the ``skelloc`` package."""
+    frame = sys._getframe(2)  # the caller of the function that warns
+    level = 2
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("skelloc"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 @dataclass
@@ -25,7 +63,7 @@ class SkeletonSequence:
 
     joints: np.ndarray
     layout: str = "ntu25"
-    fps: float = 30.0
+    fps: float = DEFAULT_FPS
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property

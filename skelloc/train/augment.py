@@ -2,8 +2,11 @@
 
 Every function takes a batch ``x`` of shape ``(N, C, T, V, M)`` (the model input layout; the
 first three channels are coordinates, a fourth confidence channel is left alone) and a
-``torch.Generator``, and returns a new tensor; random draws are made on the CPU generator so
-that results do not depend on the device.
+``torch.Generator``, and returns a new tensor. Per-sample random draws are made on the CPU
+generator so that they do not depend on the device; the one per-element draw (the Gaussian
+noise, a full-size tensor) is made on the batch's device when that is a GPU, from a device
+generator seeded by the CPU generator, so that no large tensor crosses to the GPU each step.
+On the CPU every result is as before.
 """
 
 from __future__ import annotations
@@ -155,7 +158,12 @@ def gaussian_noise(x: torch.Tensor, g: torch.Generator, p: float = 0.5,
                    std: float = 0.01) -> torch.Tensor:
     """Add N(0, std²) to the coordinates with probability p per sample."""
     xyz, rest = _split_xyz(x)
-    noise = torch.randn(xyz.shape, generator=g).to(x.device, x.dtype) * std
+    if x.device.type == "cpu":
+        noise = torch.randn(xyz.shape, generator=g).to(x.dtype) * std
+    else:
+        seed = int(torch.randint(0, 2**62, (1,), generator=g))
+        dev_g = torch.Generator(device=x.device).manual_seed(seed)
+        noise = torch.randn(xyz.shape, generator=dev_g, device=x.device, dtype=x.dtype) * std
     out = xyz + noise * _coin(g, x.shape[0], p, x.device)
     return torch.cat([out, rest], dim=1) if rest.shape[1] else out
 

@@ -79,7 +79,7 @@ def batch_items(num_items: int, epoch: int, index: int, batch_size: int, d: Dist
     epoch, split into global batches of ``batch_size × world_size`` (the last one wraps)."""
     perm = torch.randperm(num_items, generator=step_generator(seed, tag, "perm", epoch))
     start = (index * d.world_size + d.rank) * batch_size
-    return [int(perm[(start + j) % num_items]) for j in range(batch_size)]
+    return perm[(start + torch.arange(batch_size)) % num_items].tolist()
 
 
 def load_encoder_state(path: str | Path) -> dict[str, torch.Tensor]:

@@ -78,7 +78,7 @@ class DataConfig:
 
     path: str = ""
     fps: float | None = None  # model frame rate; None keeps the cache's
-    source_fps: float = 30.0  # for folders of arrays without dataset.json
+    source_fps: float | None = None  # input rate of arrays without one; None: 30 (warned)
     layout: str = "ntu25"
     normalization: str = "ntu"  # "ntu" | "none"
     max_persons: int = 2

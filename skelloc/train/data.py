@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from skelloc.errors import ConfigError, InputError, SkeletonFormatError
+from skelloc.skeleton.sequence import assume_fps
 
 __all__ = [
     "IGNORE_INDEX",
@@ -56,7 +57,8 @@ class SkeletonCache:
     """A training cache (``dataset.json`` + ``skeletons/<id>.npy``) or a folder of ``.npy``
     arrays ``(T, M, V, C)`` (unlabelled; for pretraining)."""
 
-    def __init__(self, path: str | Path, *, fps: float = 30.0, layout: str = "ntu25") -> None:
+    def __init__(self, path: str | Path, *, fps: float | None = None,
+                 layout: str = "ntu25") -> None:
         self.root = Path(path)
         if not str(path) or not self.root.is_dir():
             raise ConfigError(f"data path {str(path)!r} is not a directory "
@@ -70,7 +72,8 @@ class SkeletonCache:
             if meta.get("format") != "skelloc-cache":
                 raise SkeletonFormatError("not a skelloc cache (format != 'skelloc-cache')",
                                           path=index)
-            self.fps = float(meta.get("fps", fps))
+            rate = meta.get("fps", fps)
+            self.fps = assume_fps() if rate is None else float(rate)
             self.layout = str(meta.get("layout", layout))
             self.classes: list[str] = [str(c) for c in meta.get("classes", [])]
             self.dataset = str(meta.get("dataset", self.root.name))
@@ -90,7 +93,8 @@ class SkeletonCache:
             files = sorted(self.root.glob("*.npy"))
             if not files:
                 raise ConfigError(f"{self.root} holds neither dataset.json nor .npy arrays")
-            self.fps, self.layout, self.classes = float(fps), layout, []
+            self.fps = assume_fps() if fps is None else float(fps)
+            self.layout, self.classes = layout, []
             self.dataset = self.root.name
             self.skeleton_dir = self.root
             self.videos = [VideoRecord(id=f.stem, num_frames=int(np.load(f, mmap_mode="r").shape[0]))

@@ -75,7 +75,8 @@ def evaluate_videos(
         top = probs.argmax(axis=1)
         correct += int(truth[np.arange(len(top)), top].sum())
         total += len(top)
-        for seg in localize(seq, model, decoder=name, **common, **args):
+        # every proposal: mAP never uses the model's output threshold (min_score)
+        for seg in localize(seq, model, decoder=name, min_score=0.0, **common, **args):
             predictions.append(Instance(rec.id, int(seg.label_id), seg.start, seg.end,
                                         float(seg.score)))
         ground_truth.extend(Instance(rec.id, int(c), s, e) for c, s, e in rec.segments)

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from skelloc.errors import ConfigError, EmptyInputError
+from skelloc.train.batching import WindowBank
 from skelloc.train.common import (
     batch_items,
     build_model,
@@ -36,8 +37,6 @@ from skelloc.train.common import (
 from skelloc.train.config import TrainConfig, config_to_dict
 from skelloc.train.data import (
     IGNORE_INDEX,
-    collate_whole,
-    collate_windows,
     labelled_subset,
     plan_windows,
     prepare_videos,
@@ -71,6 +70,10 @@ def masked_frame_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     (still connected to the graph, so DDP sees every parameter).
     """
     valid = labels != IGNORE_INDEX
+    if labels.device.type != "cpu":  # the same mean without a host sync (0 when nothing is valid)
+        total = F.cross_entropy(logits.float(), labels, ignore_index=IGNORE_INDEX,
+                                reduction="sum")
+        return total / valid.sum().clamp_min(1)
     if not bool(valid.any()):
         return logits.sum() * 0.0
     return F.cross_entropy(logits.float(), labels, ignore_index=IGNORE_INDEX)
@@ -143,6 +146,9 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
         items = plan_windows([v.num_frames for v in videos], cfg.data.finetune_window,
                              cfg.data.finetune_window_stride)
     spe = steps_per_epoch(len(items), fcfg.batch_size, d)
+    bank = WindowBank(videos, device)  # batches are gathered where the model runs
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = not whole  # fixed window shapes only
     total = fcfg.epochs * spe
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
@@ -220,13 +226,11 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
             epoch, index = divmod(step, spe)
             batch = [items[i] for i in batch_items(len(items), epoch, index, fcfg.batch_size, d,
                                                    cfg.seed, "finetune")]
-            if whole:
-                x, y = collate_whole(videos, [i for i, _ in batch])
-            else:
-                x, y = collate_windows(videos, batch, cfg.data.finetune_window)
+            length = (max(videos[i].num_frames for i, _ in batch) if whole
+                      else cfg.data.finetune_window)
+            x, y = bank.collate(batch, length)
             assert y is not None
             torch.manual_seed(derive_seed(cfg.seed, "torch", step, d.rank))
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             lr = lr_at(step, spe, fcfg.lr, fcfg.warmup_epochs, fcfg.milestones, fcfg.gamma)
             set_lr(optimizer, lr)
             with autocast(device, cfg.amp):
@@ -236,11 +240,11 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
             loss.backward()
             optimizer.step()
             step += 1
-            value = round(float(loss.detach()), 5)
-            if step % max(1, cfg.log_every) == 0 or step == total:
-                log.log(step=step, epoch=epoch, lr=lr, loss=value)
             bar.update(1)
-            bar.set_postfix(loss=value)
+            if step % max(1, cfg.log_every) == 0 or step == total:
+                value = round(float(loss.detach()), 5)  # waits for the GPU: logging steps only
+                log.log(step=step, epoch=epoch, lr=lr, loss=value)
+                bar.set_postfix(loss=value)
             epoch_done = step % spe == 0 or step == total
             if epoch_done and d.is_main and (
                     (epoch + 1) % max(1, fcfg.eval_every) == 0 or step == total):

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from skelloc.train.augment import NTU25_FLIP, apply_pipeline, tempo_clips
+from skelloc.train.batching import WindowBank
 from skelloc.train.common import (
     batch_items,
     build_model,
@@ -26,7 +27,7 @@ from skelloc.train.common import (
 )
 from skelloc.train.config import PretrainConfig, TrainConfig, config_to_dict
 from skelloc.train.contrastive import ContrastiveModel
-from skelloc.train.data import collate_windows, plan_windows, prepare_videos, split_train_val
+from skelloc.train.data import plan_windows, prepare_videos, split_train_val
 from skelloc.train.runtime import (
     JsonlLogger,
     autocast,
@@ -126,6 +127,9 @@ def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
 
         raise EmptyInputError(f"no training videos in {cache.root}")
     lengths = [v.num_frames for v in videos]
+    bank = WindowBank(videos, device)  # batches are gathered where the model runs
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed window shapes: pick the fastest kernels
     num_windows = len(plan_windows(lengths, cfg.data.window, cfg.data.window_stride))
     spe = steps_per_epoch(num_windows, pcfg.batch_size, d)
     total = pcfg.epochs * spe
@@ -171,19 +175,21 @@ def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
                                         "rng": torch.get_rng_state()})
 
     model.train()
-    windows: list[tuple[int, int]] = []
+    windows = torch.zeros(0, 2, dtype=torch.long)
     epoch_of_windows = -1
     t0 = time.time()
     with progress(total, step, cfg.progress and d.is_main, "pretrain") as bar:
         while step < total:
             epoch, index = divmod(step, spe)
             if epoch != epoch_of_windows:
-                windows = plan_windows(lengths, cfg.data.window, cfg.data.window_stride,
-                                       step_generator(cfg.seed, "windows", epoch))
+                windows = torch.tensor(plan_windows(lengths, cfg.data.window,
+                                                    cfg.data.window_stride,
+                                                    step_generator(cfg.seed, "windows", epoch)),
+                                       dtype=torch.long)
                 epoch_of_windows = epoch
-            items = [windows[i] for i in batch_items(len(windows), epoch, index, pcfg.batch_size,
-                                                     d, cfg.seed, "pretrain")]
-            x, _ = collate_windows(videos, items, cfg.data.window)
+            items = windows[batch_items(len(windows), epoch, index, pcfg.batch_size, d,
+                                        cfg.seed, "pretrain")]
+            x, _ = bank.collate(items, cfg.data.window)
             g = step_generator(cfg.seed, "augment", step, d.rank)
             torch.manual_seed(derive_seed(cfg.seed, "torch", step, d.rank))
             views = {k: v.to(device, non_blocking=True)
@@ -197,11 +203,12 @@ def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
             losses["loss"].backward()
             optimizer.step()
             step += 1
-            values = {k: round(float(v.detach()), 5) for k, v in losses.items()}
-            if step % max(1, cfg.log_every) == 0 or step == total:
-                log.log(step=step, epoch=epoch, lr=lr, **values)
             bar.update(1)
-            bar.set_postfix(loss=values["loss"])
+            if step % max(1, cfg.log_every) == 0 or step == total:
+                # reading the losses waits for the GPU: only on logging steps
+                values = {k: round(float(v.detach()), 5) for k, v in losses.items()}
+                log.log(step=step, epoch=epoch, lr=lr, **values)
+                bar.set_postfix(loss=values["loss"])
             if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < total:
                 checkpoint()
     checkpoint()

@@ -35,6 +35,12 @@ class EmbeddingQueue(nn.Module):
         init = F.normalize(torch.randn(size, dim, generator=generator), dim=1)
         self.register_buffer("queue", init)
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
+        # host copy of ``ptr``: reading the buffer every step would wait for the GPU
+        self._host_ptr: int | None = None
+
+    def _load_from_state_dict(self, *args: object, **kwargs: object) -> None:
+        self._host_ptr = None
+        super()._load_from_state_dict(*args, **kwargs)  # type: ignore[arg-type]
 
     @property
     def size(self) -> int:
@@ -46,7 +52,9 @@ class EmbeddingQueue(nn.Module):
         n = keys.shape[0]
         if n >= self.size:  # keep the newest `size` keys
             keys, n = keys[-self.size:], self.size
-        start = int(self.ptr)
+        if self._host_ptr is None:
+            self._host_ptr = int(self.ptr)
+        start = self._host_ptr
         end = start + n
         if end <= self.size:
             self.queue[start:end] = keys
@@ -54,7 +62,8 @@ class EmbeddingQueue(nn.Module):
             first = self.size - start
             self.queue[start:] = keys[:first]
             self.queue[: n - first] = keys[first:]
-        self.ptr.fill_(end % self.size)
+        self._host_ptr = end % self.size
+        self.ptr.fill_(self._host_ptr)
 
     def forward(self) -> torch.Tensor:  # pragma: no cover - a queue is read, not called
         return self.queue

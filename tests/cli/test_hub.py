@@ -28,20 +28,45 @@ from skelloc.cli import run  # noqa: E402
 
 def test_list_and_info(hub_model: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["list", "tiny"]) == 0
-    assert capsys.readouterr().out.startswith("tiny\tstgcn\t-\ttest model")
+    assert capsys.readouterr().out.startswith("tiny\tstgcn\t-\t-\ttest model")
     assert run(["list", "ti*", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [
-        {"name": "tiny", "description": "test model", "architecture": "stgcn", "cached": False}]
+        {"name": "tiny", "default": False, "description": "test model", "architecture": "stgcn",
+         "headline_metric": "", "cached": False}]
     assert run(["list", "--markdown"]) == 0
     table = capsys.readouterr().out
-    assert table.splitlines()[0].startswith("| model | architecture |")
-    assert "| `tiny` | stgcn | simple | 3 | ntu25 @ 30.0 fps |" in table
+    assert table.splitlines()[0].startswith("| model | detects (training instances) | input |")
+    assert "| `tiny` | 3 classes | 3D, `ntu25` (25 joints)" in table
+    assert "resampled to 30 fps" in table
     assert run(["info", "tiny", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["entry"]["hub"]["revision"] == COMMIT
     assert [f["location"] for f in info["files"]] == ["missing", "missing"]
     assert run(["info", "tiny"]) == 0
     assert "license:" in capsys.readouterr().out
+
+
+def test_list_marks_the_default_with_its_headline_metric(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from skelloc.hub.manifest import registry
+
+    assert run(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    marked = [ln for ln in lines if "(default)" in ln.split("\t")[0]]
+    assert len(marked) == 1 and "val avg mAP" in marked[0], lines
+    assert marked[0].startswith(f"{registry().default} (default)")
+    assert run(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sum(r["default"] for r in rows) == 1
+    # a flag takes no value: "--json true" reads "true" as the pattern and says so
+    assert run(["list", "--json", "true"]) == 2
+    assert "--json take no value" in capsys.readouterr().err
+
+
+def test_flags_show_no_value_in_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["evaluate", "--help"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if "--json" in ln or "--per-class" in ln]
+    assert rows and not any("<bool>" in ln for ln in rows)
 
 
 def test_download_verify_cache(hub_model: str, mock_hub: MockHub, tmp_path: Path,

@@ -75,7 +75,7 @@ def test_bad_input_is_one_line_and_nonzero(
 ) -> None:
     path = tmp_path / "bad.npy"
     np.save(path, array)
-    code = run(["localize", str(path), "-m", str(weights), *args])
+    code = run(["localize", str(path), "-m", str(weights), "--fps", "30", *args])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: ") and message in err.splitlines()[0]
@@ -150,3 +150,17 @@ def test_min_score_hides_weak_segments(weights: Path, seq_npy: Path,
                 "--min-score", str(cut)]) == 0
     kept = json.loads(capsys.readouterr().out)[0]["segments"]
     assert len(kept) == sum(s >= cut for s in scores) and all(s["score"] >= cut for s in kept)
+
+
+def test_cli_prints_the_warning_once_as_one_line(
+    weights: Path, seq_npy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("a.npy", "b.npy"):
+        np.save(tmp_path / name, np.load(seq_npy))
+    files = [str(tmp_path / "a.npy"), str(tmp_path / "b.npy")]
+    assert run(["localize", *files, "-m", str(weights)]) == 0
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if "no frame rate" in ln]
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "--fps" in lines[0]
+    assert run(["localize", *files, "-m", str(weights), "--fps", "30"]) == 0
+    assert "no frame rate" not in capsys.readouterr().err

@@ -31,8 +31,7 @@ def test_update_readme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     readme.write_text(f"# x\n{START}\nold\n{END}\ntail\n")
     assert main(["--write", str(readme)]) == 0
     text = readme.read_text()
-    row = ("| `m1` (default) | stgcn | simple | 3 | ntu25 @ 30.0 fps | pku-mmd | mAP@0.5 0.61 | "
-           "apache-2.0 |")
+    row = "| `m1` (default) | 3 classes | 3D, `ntu25` (25 joints)"
     assert row in text and "old" not in text and text.endswith(f"{END}\ntail\n")
     assert update_readme(readme) is False
     assert "updated" in capsys.readouterr().out

@@ -216,3 +216,21 @@ def test_analyze_is_localize_plus_probabilities(model: torch.nn.Module) -> None:
     np.testing.assert_array_equal(result.probs, api.predict_frames(seq, model))
     assert result.num_frames == 60 and result.fps == 15.0
     assert result.labels == ["wave", "kick", "sit"]
+
+
+def test_bf16_copy_computes_the_same_function() -> None:
+    """The GPU's bf16 path runs a bf16 copy of the inference form: within bf16 rounding of
+    fp32, and the original stays fp32."""
+    from skelloc.inference.api import bf16_copy
+    from skelloc.models.factory import create_model
+    from skelloc.models.fuse import inference_model
+
+    model = create_model("stgcn", num_classes=3, base_channels=4, out_channels=8).eval()
+    x = torch.randn(2, 3, 64, 25, 2)
+    with torch.inference_mode():
+        fused = inference_model(model)
+        copy16 = bf16_copy(fused)
+        ref, got = fused(x), copy16(x.bfloat16()).float()
+    assert next(copy16.parameters()).dtype == torch.bfloat16
+    assert next(fused.parameters()).dtype == torch.float32
+    assert float((got - ref).norm() / ref.norm()) < 2e-2

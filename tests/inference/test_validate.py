@@ -204,3 +204,26 @@ def test_ntu_normalization_centres_the_spine() -> None:
     assert not np.allclose(out.joints[:, 0], x[:, 0])
     with pytest.raises(InputError, match="normalization"):
         prepare_input(as_sequence(x), InputSpec(normalization="zscore"))
+
+
+def test_device_preparation_equals_the_numpy_one() -> None:
+    """The GPU branch of prepare_input (torch resampling + normalisation), run on the CPU,
+    gives the NumPy branch's joints."""
+    import numpy as np
+
+    from skelloc.inference.validate import _resample_normalize_on, prepare_input
+    from skelloc.models.localizer import InputSpec
+    from skelloc.skeleton.sequence import SkeletonSequence
+
+    rng = np.random.default_rng(0)
+    joints = (np.cumsum(rng.normal(scale=0.02, size=(121, 2, 25, 3)), axis=0)
+              + rng.normal(size=(1, 2, 25, 3))).astype(np.float32)
+    joints[:40, 1] = 0
+    spec = InputSpec(fps=15.0)
+    ref = prepare_input(SkeletonSequence(joints, fps=30.0), spec)
+    # the same steps up to the resampling, then the torch branch
+    from skelloc.inference.validate import fill_null_frames, order_persons
+
+    pre = fill_null_frames(order_persons(joints))
+    got = _resample_normalize_on("cpu", pre, 30.0, spec, "ntu25", len(joints))
+    np.testing.assert_allclose(got, ref.joints, rtol=1e-6, atol=1e-6)

@@ -146,3 +146,22 @@ def test_one_window_equals_whole_sequence_inference_for_a_real_model() -> None:
 def test_bad_window_config(kwargs: dict) -> None:
     with pytest.raises(ConfigError):
         WindowConfig(**kwargs)
+
+
+@pytest.mark.parametrize("t,batch,weighting", [(5, 1, "average"), (130, 3, "triangular"),
+                                               (257, 8, "average")])
+def test_device_path_equals_the_host_path(t: int, batch: int, weighting: str) -> None:
+    """The GPU path (windows gathered and merged as tensors) run on the CPU gives the host
+    path's output: same windows, padding and weights, different summation order only."""
+    from skelloc.inference.windowing import _apply_on_device
+
+    model = create_model("stgcn", num_classes=3, base_channels=4, out_channels=8).eval()
+    joints = np.random.default_rng(t).normal(size=(t, 2, 25, 3)).astype(np.float32)
+    cfg = WindowConfig(window=64, overlap=16, batch_size=batch, weighting=weighting)
+    align = model.encoder.total_stride
+    with torch.inference_mode():
+        ref, s_ref = sliding_window_apply(model, joints, cfg, align=align, min_frames=align)
+        plan = plan_windows(t, cfg.window, cfg.overlap, align=align, min_frames=align)
+        got, s_got = _apply_on_device(model, joints, cfg, plan, t, align, torch.device("cpu"))
+    assert s_got == s_ref and got.shape == ref.shape
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
