@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import sys
 import time
@@ -88,8 +89,13 @@ def subset_cache(base: Path, dst: Path, subjects: list[str]) -> Path:
     dst.mkdir(parents=True, exist_ok=True)
     link = dst / "skeletons"
     if not link.exists():
-        link.symlink_to((base / "skeletons").resolve(), target_is_directory=True)
-    (dst / "dataset.json").write_text(json.dumps(data, indent=1))
+        try:
+            link.symlink_to((base / "skeletons").resolve(), target_is_directory=True)
+        except FileExistsError:  # another worker made it
+            pass
+    tmp = dst / f"dataset.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, dst / "dataset.json")  # atomic: a second worker may read it meanwhile
     return dst
 
 
@@ -158,9 +164,9 @@ def bootstrap(runs: dict[str, list[dict[str, Any]]], n: int, seed: int = 0,
 
 
 def report(results: dict[str, Any], n_boot: int) -> str:
-    lines = ["| domain | train subjects | snippet | scratch | random | snippet - random [95 % CI] "
-             "| scratch - random [95 % CI] | snippet - scratch [95 % CI] |",
-             "|---|---|---|---|---|---|---|---|"]
+    header = ("| domain | train subjects | snippet | scratch | random | snippet - random [95 % CI] "
+              "| scratch - random [95 % CI] | snippet - scratch [95 % CI] |")
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
     for domain, per_fraction in results.items():
         for frac, cell in per_fraction.items():
             runs = {k: cell["runs"][k] for k in INITS}
@@ -182,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=40, help="optimizer steps per cell")
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--reverse", action="store_true",
+                        help="visit cells in reverse order (a second worker on the same --out; "
+                             "a cell another worker is training is skipped, then waited for)")
     parser.add_argument("--report", type=Path, default=None,
                         help="Markdown file whose transfer section is replaced")
     args = parser.parse_args(argv)
@@ -194,42 +203,60 @@ def main(argv: list[str] | None = None) -> int:
     caches = prepare_caches(out)
     inits = export_inits(out)
     results: dict[str, Any] = {}
+    plan = []  # (domain, fraction, seed, subjects, init)
     for domain in args.domains:
-        base = caches[domain]
-        meta = json.loads((base / "dataset.json").read_text())
+        meta = json.loads((caches[domain] / "dataset.json").read_text())
         subjects = sorted({v["performance"] for v in meta["videos"] if v["split"] == "train"})
-        results[domain] = {}
         for frac in args.fractions:
             k = max(1, round(frac * len(subjects)))
-            cell: dict[str, Any] = {"num_subjects": k, "runs": {i: [] for i in INITS}}
             for seed in args.seeds:
                 chosen = sorted(random.Random(1000 + seed).sample(subjects, k))
-                cache = subset_cache(base, out / "caches" / f"{domain}-{frac:g}-s{seed}", chosen)
-                for init in INITS:
-                    t0 = time.time()
-                    run_dir = out / domain / f"{frac:g}" / init / f"seed{seed}"
-                    res_path = run_dir / "val_predictions.json"
-                    if res_path.is_file():
-                        res = json.loads(res_path.read_text())
-                    else:
-                        weights = train_cell(cache, run_dir, inits[init],
-                                             DOMAINS[domain]["output"], seed, args.steps)
-                        res = predict(weights, cache)
-                        res["subjects"] = chosen
-                        res["average_mAP"] = average_map(res, sorted(res["ground_truth"]))
-                        res["seconds"] = round(time.time() - t0, 1)
-                        res_path.write_text(json.dumps(res))
-                    cell["runs"][init].append(res)
-                    logger.info("%s %g %s seed %d: subjects %s, average mAP %.3f (%.0f s)",
-                                domain, frac, init, seed, chosen, res["average_mAP"],
-                                res.get("seconds", 0.0))
-            results[domain][f"{frac:g}"] = cell
+                plan.extend((domain, frac, seed, chosen, init) for init in INITS)
+    todo = list(reversed(plan)) if args.reverse else plan
+    for _ in range(2):  # second pass: cells another worker held during the first
+        for domain, frac, seed, chosen, init in todo:
+            run_cell(out, caches[domain], inits, domain, frac, seed, chosen, init, args.steps)
+    for domain, frac, seed, chosen, init in plan:
+        cell = results.setdefault(domain, {}).setdefault(
+            f"{frac:g}", {"num_subjects": len(chosen), "runs": {i: [] for i in INITS}})
+        res_path = out / domain / f"{frac:g}" / init / f"seed{seed}" / "val_predictions.json"
+        while not res_path.is_file():  # another worker is finishing it
+            time.sleep(10)
+        cell["runs"][init].append(json.loads(res_path.read_text()))
     table = report(results, args.bootstrap)
     print(table)
     (out / "transfer_table.md").write_text(table + "\n")
     if args.report is not None:
         _write_section(args.report, table, args)
     return 0
+
+
+def run_cell(out: Path, base: Path, inits: dict[str, Path | None], domain: str, frac: float,
+             seed: int, chosen: list[str], init: str, steps: int) -> None:
+    """Train and score one cell unless done; a lock file keeps two workers off one cell."""
+    run_dir = out / domain / f"{frac:g}" / init / f"seed{seed}"
+    res_path = run_dir / "val_predictions.json"
+    if res_path.is_file():
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = os.open(run_dir / ".lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return
+    try:
+        t0 = time.time()
+        cache = subset_cache(base, out / "caches" / f"{domain}-{frac:g}-s{seed}", chosen)
+        weights = train_cell(cache, run_dir, inits[init], DOMAINS[domain]["output"], seed, steps)
+        res = predict(weights, cache)
+        res["subjects"] = chosen
+        res["average_mAP"] = average_map(res, sorted(res["ground_truth"]))
+        res["seconds"] = round(time.time() - t0, 1)
+        res_path.write_text(json.dumps(res))
+        logger.info("%s %g %s seed %d: subjects %s, average mAP %.3f (%.0f s)", domain, frac,
+                    init, seed, chosen, res["average_mAP"], res["seconds"])
+    finally:
+        os.close(lock)
+        os.unlink(run_dir / ".lock")
 
 
 def _write_section(path: Path, table: str, args: argparse.Namespace) -> None:
