@@ -456,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--tiny", action="store_true", help="CPU smoke test, tiny sizes")
+    parser.add_argument("--skip-bench", action="store_true",
+                        help="training only (the inference figures come from an earlier call)")
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job:
@@ -505,17 +507,18 @@ def main(argv: list[str] | None = None) -> int:
     report["jobs"] = _collect(jobs, runs)
     save()
     # 3. inference figures, the GPU to itself
-    report["bench_gpu"] = _bench(args, args.work / "bench_gpu.json", compile_=False)
-    save()
-    try:
-        report["localize"] = localize_figures(args)
-    except Exception as err:  # noqa: BLE001 - keep what was measured
-        logger.exception("localize figures failed")
-        report["localize_error"] = repr(err)
-    save()
+    if not args.skip_bench:
+        report["bench_gpu"] = _bench(args, args.work / "bench_gpu.json", compile_=False)
+        save()
+        try:
+            report["localize"] = localize_figures(args)
+        except Exception as err:  # noqa: BLE001 - keep what was measured
+            logger.exception("localize figures failed")
+            report["localize_error"] = repr(err)
+        save()
     _package(args.out, runs, jobs)
     left = t_start + args.budget - time.time()
-    if left > 100 and not args.tiny:  # compilation alone can take minutes
+    if left > 100 and not args.tiny and not args.skip_bench:  # compiling can take minutes
         report["bench_gpu_compile"] = _bench(args, args.work / "bench_compile.json", True,
                                              timeout=left - 15)
     report["seconds"] = round(time.time() - t_start, 1)

@@ -25,8 +25,15 @@ from pathlib import Path
 
 from skelloc.errors import DiskFullError, OutputWriteError, SkellocError
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "atomic_copy",
-           "remove_stale_temporaries", "disk_full", "DISK_FULL_ERRNOS"]
+__all__ = [
+    "DISK_FULL_ERRNOS",
+    "atomic_copy",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "disk_full",
+    "remove_stale_temporaries",
+]
 
 #: errno values that mean "the device cannot take more bytes"
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
@@ -166,8 +173,10 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp", *,
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """UTF-8; characters that cannot be encoded (the surrogate escapes of a non-UTF-8 file
+    name) are written as backslash escapes."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.write_text(text, encoding="utf-8", errors="backslashreplace", newline="")
     return Path(path)
 
 

@@ -19,6 +19,8 @@ fits, from the matching built-in (``ValueError``, ``KeyError``, ``FileNotFoundEr
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 __all__ = [
     "SkellocError",
     "InputError",
@@ -27,6 +29,9 @@ __all__ = [
     "NonFiniteError",
     "EmptyInputError",
     "SkeletonFormatError",
+    "LabelMismatchError",
+    "InputKindError",
+    "in_cli_words",
     "ConfigError",
     "UnknownModelError",
     "UnknownArchitectureError",
@@ -46,10 +51,29 @@ __all__ = [
 ]
 
 
+SkellocErrorT = TypeVar("SkellocErrorT", bound="SkellocError")
+
+
 class SkellocError(Exception):
-    """Root of every error skelloc raises on purpose."""
+    """Root of every error skelloc raises on purpose.
+
+    ``cli_message``, when set (see :func:`in_cli_words`), is the same message in the command
+    line's words (``--nonfinite interpolate`` instead of ``nonfinite='interpolate'``); the CLI
+    prints it instead of ``str(err)``.
+    """
 
     exit_code: int = 1
+    cli_message: str | None = None
+
+
+def in_cli_words(err: SkellocErrorT, *replacements: tuple[str, str]) -> SkellocErrorT:
+    """Give ``err`` a ``cli_message``: its text with each ``(python, cli)`` phrase replaced,
+    e.g. ``("pass nonfinite='interpolate'", "pass --nonfinite interpolate")``."""
+    text = str(err)
+    for python, cli in replacements:
+        text = text.replace(python, cli)
+    err.cli_message = text
+    return err
 
 
 # --------------------------------------------------------------------------- input data
@@ -88,6 +112,16 @@ class SkeletonFormatError(InputError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+
+
+class InputKindError(ShapeError):
+    """The input is a kind of skeleton the model cannot take, e.g. 2D keypoints (x, y, score)
+    given to a model of 3D joints; the message names the remedy."""
+
+
+class LabelMismatchError(InputError):
+    """No predicted label names any ground-truth class (e.g. class names against numeric
+    PKU-MMD ids with no class list to map them): every AP would be 0."""
 
 
 class ConfigError(SkellocError, ValueError):

@@ -84,9 +84,22 @@ _flags_show_no_type()
 _register_commands()
 
 
+def _tolerant_streams() -> None:
+    """File names that are not valid in the locale's encoding (a non-UTF-8 byte under a strict
+    UTF-8 locale) are printed with backslash escapes instead of failing after all the work."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot change
+                pass
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` and return the exit code instead of exiting."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_streams()
     shown: set[str] = set()
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -107,7 +120,7 @@ def _run(args: list[str]) -> int:
     try:
         result = app(args=args, prog_name="skelloc", standalone_mode=False)
     except SkellocError as err:
-        message = str(err).strip().splitlines()
+        message = (err.cli_message or str(err)).strip().splitlines()
         first = message[0] if message else type(err).__name__
         typer.echo(f"error: {first}", err=True)
         for extra in message[1:]:

@@ -38,7 +38,48 @@ def expand_inputs(inputs: list[str], format: Optional[str] = None) -> list[Path]
     return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
 
 
-def _unique_id(stem: str, used: set[str]) -> str:
+#: readers that select and track persons (``max_persons=``) from per-frame detections
+POSE_ESTIMATOR_FORMATS = ("mmpose", "openpose", "mediapipe")
+_ARRAY_FORMATS = ("npy", "npz")
+
+
+def persons_of(net: Any) -> int:
+    """Persons a model takes (``InputSpec.max_persons``); 2 (NTU, PKU-MMD) without a model."""
+    return int(getattr(getattr(net, "input_spec", None), "max_persons", 2) or 1)
+
+
+def reader_options(input_format: Optional[str], persons: int,
+                   layout: Optional[str] = None) -> Any:
+    """``options(path) -> dict``: reader options per input; pose-estimator files keep
+    ``persons`` persons (those the model takes: :func:`persons_of`), tracked across frames;
+    ``layout`` (``--layout``) goes to the readers whose files do not fix it (arrays, pose
+    estimators)."""
+    from skelloc.io import detect_format
+
+    def options(path: Path) -> dict[str, Any]:
+        try:
+            name = (input_format or detect_format(path)).lower()
+        except SkellocError:
+            return {}  # the read itself reports what is wrong
+        out: dict[str, Any] = {}
+        if name in POSE_ESTIMATOR_FORMATS:
+            out["max_persons"] = persons
+        if layout is not None and name in (*_ARRAY_FORMATS, *POSE_ESTIMATOR_FORMATS):
+            out["layout"] = layout
+        return out
+
+    return options
+
+
+def old_format_option(value: Optional[str]) -> None:
+    """The input format's old spelling ``--format``: say what it is called now."""
+    if value is not None:
+        raise ConfigError(f"--format is now --input-format (the input's format): pass "
+                          f"--input-format {value}")
+
+
+def unique_id(stem: str, used: set[str]) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``, ... when an earlier input already took it."""
     vid, n = stem, 2
     while vid in used:
         vid, n = f"{stem}-{n}", n + 1
@@ -51,9 +92,13 @@ def extract(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
     model: Optional[str] = typer.Option(None, "--model", "-m",
                                         help="Model name or path (default: bundled)."),
-    level: str = typer.Option("fused", "--level", help="fused | encoder"),
-    format: Optional[str] = typer.Option(None, "--format", "-f",
-                                         help="Input format (default: by extension)."),
+    level: Optional[str] = typer.Option(
+        None, "--level", help="fused | encoder (default: fused; encoder for a model without "
+                              "a head)"),
+    input_format: Optional[str] = typer.Option(
+        None, "--input-format", "-i",
+        help="Input format, e.g. mmpose, openpose, pkummd (default: by extension/content)."),
+    old_format: Optional[str] = typer.Option(None, "--format", "-f", hidden=True),
     fps: Optional[float] = typer.Option(None, "--fps", help="Input frame rate override."),
     layout: Optional[str] = typer.Option(None, "--layout", help="Layout of array input."),
     to_layout: Optional[str] = typer.Option(None, "--to-layout",
@@ -75,9 +120,10 @@ def extract(
     from skelloc.io.pkummd import PKUMMD_CLASSES, read_pkummd_classes, read_pkummd_labels
     from skelloc.io.writers import FeatureRecord, write_features, write_tad_annotations
 
-    if level not in ("fused", "encoder"):
+    old_format_option(old_format)
+    if level not in (None, "fused", "encoder"):
         raise ConfigError(f"--level must be 'fused' or 'encoder', got {level!r}")
-    files = expand_inputs(inputs, format)
+    files = expand_inputs(inputs, input_format)
     if not files:
         raise InputError(f"no input files matched {' '.join(inputs)}")
     names = list(PKUMMD_CLASSES)
@@ -88,6 +134,7 @@ def extract(
     options: dict[str, Any] = {k: v for k, v in
                                (("fps", fps), ("layout", layout), ("to_layout", to_layout))
                                if v is not None}
+    per_input = reader_options(input_format, persons_of(net))
     records: list[FeatureRecord] = []
     failed: list[tuple[Path, str]] = []
     used: set[str] = set()
@@ -98,17 +145,18 @@ def extract(
         iterator = tqdm(files, desc="extract", unit="file")
     for path in iterator:
         try:
-            seq = read(path, format=format, **options)
+            seq = read(path, format=input_format, **options, **per_input(path))
             stride: float | None = None
             if native:
                 out_f, stride = skelloc.extract_features(seq, model=net, level="encoder",
                                                          native=True)
                 feats = np.asarray(out_f)
             else:
-                feats = np.asarray(skelloc.extract_features(seq, model=net, level=level))
+                feats = np.asarray(skelloc.extract_features(
+                    seq, model=net, level=level))  # type: ignore[arg-type]
             if feats.ndim != 2:
                 raise SkellocError(f"features of shape {feats.shape}, expected [T, D]")
-            vid = _unique_id(path.stem if path.is_file() else path.name, used)
+            vid = unique_id(path.stem if path.is_file() else path.name, used)
             write_features(out, vid, feats)
             segs: list[tuple[str, int, int]] = []
             label_file = labels / f"{path.stem}.txt" if labels is not None else None
@@ -118,7 +166,8 @@ def extract(
             records.append(FeatureRecord(vid, seq.num_frames, seq.fps, int(feats.shape[0]),
                                          int(feats.shape[1]), subset, segs, stride))
         except (SkellocError, OSError, IndexError) as err:
-            failed.append((path, str(err).splitlines()[0] if str(err) else type(err).__name__))
+            text = (getattr(err, "cli_message", None) or str(err)).strip()
+            failed.append((path, text.splitlines()[0] if text else type(err).__name__))
             typer.echo(f"skipped {path}: {failed[-1][1]}", err=True)
     ann = write_tad_annotations(out, records, names if labels is not None else None,
                                 missing=[p.stem for p, _ in failed])

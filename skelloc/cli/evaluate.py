@@ -15,6 +15,9 @@ _HELP = """Detection mAP of PRED against GT under one of the three conventions.
 PRED and GT are ActivityNet-style JSON files ({"results": {video: [{label, segment, score}]}}
 and {"database": {video: {annotations: [{label, segment}]}}}) or PKU-MMD label folders (one
 <video>.txt per video, lines class,start,end,confidence with 1-based inclusive frames).
+`skelloc localize --format anet` (JSON keyed by file stem) and `--format pkummd` (a label
+folder) write PRED directly. Class names are mapped to numeric ids by the PKU-MMD class list
+(or --classes); JSON seconds are compared with label-folder frames at --fps.
 
 Protocols: anet (ActivityNet, one-to-one), pkummd (official PKU-MMD script, many-to-one,
 mAP_action and mAP_video), frameset (VOC on integer frame sets, as the paper's code).
@@ -32,6 +35,20 @@ def _parse_thresholds(values: Optional[list[str]]) -> Optional[list[float]]:
             except ValueError:
                 raise ConfigError(f"--tiou expects numbers, got {part!r}") from None
     return out
+
+
+def _class_list(value: Optional[str]) -> Optional[dict[int, str]]:
+    """``--classes``: a classes.txt file, else a model name or weights path."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_file() and path.suffix.lower() == ".txt":
+        from skelloc.io.pkummd import read_pkummd_classes
+
+        return read_pkummd_classes(path)
+    import skelloc
+
+    return {i + 1: str(name) for i, name in enumerate(skelloc.load(value).labels)}
 
 
 def evaluate(
@@ -53,6 +70,13 @@ def evaluate(
         None, "--plot",
         help="Also draw mAP vs tIoU and per-class AP bars to this image (.png, .pdf, .svg); "
              "needs the viz extra."),
+    classes: Optional[str] = typer.Option(
+        None, "--classes",
+        help="Class list mapping names to numeric ids: a classes.txt (id,name lines) or a "
+             "model name/path (its labels, id = position + 1). Default: the 51 PKU-MMD classes."),
+    fps: Optional[float] = typer.Option(
+        None, "--fps", help="Frame rate turning JSON seconds into label-folder frames where the "
+                            "JSON carries no frames (default 30, PKU-MMD's)."),
 ) -> None:
     from skelloc.metrics import detection_map
 
@@ -65,6 +89,7 @@ def evaluate(
         pred, gt, _parse_thresholds(tiou), protocol,  # type: ignore[arg-type]
         num_classes=num_classes,
         frameset_ends=frameset_ends,  # type: ignore[arg-type]
+        classes=_class_list(classes), fps=fps, strict_labels=True,
     )
     names = class_names(result.classes, gt)
     if as_json:

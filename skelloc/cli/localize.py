@@ -11,23 +11,28 @@ from typing import Any, Optional
 
 import typer
 
-from skelloc.errors import ConfigError
+from skelloc.errors import ConfigError, InputError, SkellocError
 
 __all__ = ["register", "localize_cmd", "plot_targets"]
 
 logger = logging.getLogger(__name__)
 
-_FORMATS = ("table", "json", "csv")
+_FORMATS = ("table", "json", "csv", "anet", "pkummd")
 _CSV_FIELDS = ("input", "label", "label_id", "start", "end", "start_s", "end_s", "score")
 
 
 def localize_cmd(
-    inputs: list[Path] = typer.Argument(
-        ..., help="Skeleton files: .npy/.npz (T, [M,] V, C), NTU .skeleton, PKU-MMD .txt, ...",
+    inputs: list[str] = typer.Argument(
+        ..., help="Skeleton files, folders or globs: .npy/.npz (T, [M,] V, C), NTU .skeleton, "
+                  "PKU-MMD .txt, pose-estimator JSON, ...",
         show_default=False,
     ),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="Model name, alias or weights path (default: the bundled model)."
+    ),
+    input_format: Optional[str] = typer.Option(
+        None, "--input-format", "-i",
+        help="Format of the inputs, e.g. mmpose, openpose, pkummd (default: by extension/content)."
     ),
     fps: Optional[float] = typer.Option(
         None, "--fps", help="Frame rate of the inputs (default: the file's, else 30)."
@@ -38,8 +43,14 @@ def localize_cmd(
     decoder: Optional[str] = typer.Option(
         None, "--decoder", help="proposals (the paper's) or argmax (default: the model's choice)."
     ),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
+    fmt: str = typer.Option(
+        "table", "--format", "-f",
+        help="Output: table, json, csv, anet (ActivityNet results JSON keyed by file stem, "
+             "what `skelloc evaluate` reads) or pkummd (one PKU-MMD label file "
+             "<stem>.txt per input in the --out folder: class,start,end,score with 1-based "
+             "inclusive frames)."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", help="Write here instead of stdout (a folder for --format pkummd)."),
     device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cpu)."),
     nonfinite: str = typer.Option(
         "error", "--nonfinite", help="NaN/inf coordinates: error, or interpolate them."
@@ -47,13 +58,15 @@ def localize_cmd(
     min_score: Optional[float] = typer.Option(
         None, "--min-score", help="Hide segments scoring below this (default: the model's own "
                                   "threshold, chosen on its validation split; 0 shows every "
-                                  "proposal, as mAP evaluation uses them)."
+                                  "proposal, as mAP evaluation uses them; --format anet and "
+                                  "pkummd, written for evaluation, default to 0)."
     ),
     ground_truth: Optional[list[Path]] = typer.Option(
         None, "--ground-truth", "--gt", "-g",
         help="PKU-MMD label file(s) (class,start,end,conf; 1-based inclusive frames, class = "
-             "1-based index of the model's labels), one per INPUT: prints the ground truth beside "
-             "the segments (table format) and draws it under them (--plot).",
+             "1-based index of the model's labels), one per INPUT, or one folder of "
+             "<input stem>.txt files: prints the ground truth beside the segments (table "
+             "format) and draws it under them (--plot).",
     ),
     plot: Optional[Path] = typer.Option(
         None, "--plot",
@@ -65,38 +78,63 @@ def localize_cmd(
 ) -> None:
     """Detect action segments in each INPUT and print them (frames are the input's)."""
     import skelloc
+    from skelloc.cli.data import expand_inputs, persons_of, reader_options, unique_id
     from skelloc.inference.api import output_threshold
 
     fmt = fmt.lower()
     if fmt not in _FORMATS:
-        raise ConfigError(f"--format must be one of {', '.join(_FORMATS)}, got {fmt!r}")
+        hint = ""
+        if fmt in _input_formats():
+            hint = (f"; {fmt!r} is an input format: give it as --input-format {fmt} (--format "
+                    "is the output's)")
+        raise ConfigError(f"--format must be one of {', '.join(_FORMATS)}, got {fmt!r}{hint}")
+    if fmt == "pkummd" and out is None:
+        raise ConfigError("--format pkummd writes one label file per input: give the folder "
+                          "with --out DIR")
     if nonfinite not in ("error", "interpolate"):
         raise ConfigError(f"--nonfinite must be 'error' or 'interpolate', got {nonfinite!r}")
-    if ground_truth and len(ground_truth) != len(inputs):
-        raise ConfigError(f"--ground-truth needs one label file per input: {len(inputs)} "
-                          f"input(s), {len(ground_truth)} label file(s)")
-    plot_paths = plot_targets(plot, inputs) if plot is not None else None
+    paths = expand_inputs(inputs, input_format)
+    if not paths:
+        raise InputError(f"no input files matched {' '.join(inputs)}")
+    gt_files = _ground_truth_files(ground_truth, paths) if ground_truth else None
+    plot_paths = plot_targets(plot, paths) if plot is not None else None
     net = skelloc.load(model) if model else skelloc.load()
+    read_options = reader_options(input_format, persons_of(net), layout)
 
+    if min_score is None and fmt in ("anet", "pkummd"):
+        min_score = 0.0  # files for `skelloc evaluate`: every proposal, as mAP expects
     results: list[dict[str, Any]] = []
-    for k, path in enumerate(inputs):
-        seq = skelloc.read(path) if fps is None else skelloc.read(path, fps=fps)
-        kwargs: dict[str, Any] = {"layout": layout, "decoder": decoder, "device": device,
-                                  "nonfinite": nonfinite, "min_score": min_score}
-        analysis = skelloc.analyze(seq, net, **kwargs) if plot_paths else None
-        segments = analysis.segments if analysis else skelloc.localize(seq, net, **kwargs)
+    used: set[str] = set()
+    failed: list[Path] = []
+    kwargs: dict[str, Any] = {"layout": layout, "decoder": decoder, "device": device,
+                              "nonfinite": nonfinite, "min_score": min_score}
+    rate = {} if fps is None else {"fps": fps}
+    for k, path in enumerate(paths):
+        try:
+            seq = skelloc.read(path, format=input_format, **read_options(path), **rate)
+            analysis = skelloc.analyze(seq, net, **kwargs) if plot_paths else None
+            segments = analysis.segments if analysis else skelloc.localize(seq, net, **kwargs)
+        except SkellocError as err:
+            if len(paths) == 1:
+                raise
+            failed.append(path)  # one unreadable file never costs the others' results
+            text = (err.cli_message or str(err)).strip().splitlines()
+            typer.echo(f"skipped {path}: {text[0] if text else type(err).__name__}", err=True)
+            continue
         logger.info("%s: %d segments", path, len(segments))
         results.append({
             "input": str(path),
+            "video": unique_id(path.stem if path.is_file() else path.name, used),
             "fps": float(seq.fps),
             "num_frames": seq.num_frames,
             "segments": [s.to_dict() for s in segments],
         })
         gt = None
-        if ground_truth:
+        gt_file = gt_files[k] if gt_files else None
+        if gt_file is not None:
             from skelloc.viz.groundtruth import read_ground_truth
 
-            gt = read_ground_truth(ground_truth[k], list(net.labels), results[-1]["fps"],
+            gt = read_ground_truth(gt_file, list(net.labels), results[-1]["fps"],
                                    seq.num_frames)
             results[-1]["ground_truth"] = [_gt_dict(g) for g in gt]
         if plot_paths and analysis is not None:
@@ -107,14 +145,77 @@ def localize_cmd(
             save_figure(fig, plot_paths[k])
             typer.echo(f"wrote {plot_paths[k]}", err=True)
 
-    text = {"table": _table, "json": _json, "csv": _csv}[fmt](results)
+    _write_results(results, fmt, out)
+    if failed:
+        typer.echo(f"{len(failed)} of {len(paths)} input(s) failed", err=True)
+        raise typer.Exit(code=2)
+
+
+def _write_results(results: list[dict[str, Any]], fmt: str, out: Optional[Path]) -> None:
+    n_segments = sum(len(r["segments"]) for r in results)
+    if fmt == "pkummd":
+        assert out is not None
+        written = _write_pkummd(results, out)
+        typer.echo(f"wrote {n_segments} segments to {written} label file(s) in {out}", err=True)
+        return
+    text = {"table": _table, "json": _json, "csv": _csv, "anet": _anet}[fmt](results)
     if out is None:
         typer.echo(text, nl=False)
     else:
         from skelloc.io.writers import atomic_write_text
 
         atomic_write_text(out, text)
-        typer.echo(f"wrote {sum(len(r['segments']) for r in results)} segments to {out}", err=True)
+        typer.echo(f"wrote {n_segments} segments to {out}", err=True)
+
+
+def _input_formats() -> set[str]:
+    from skelloc.io import list_formats
+
+    return set(list_formats())
+
+
+def _ground_truth_files(given: list[Path], inputs: list[Path]) -> list[Path | None]:
+    """One label file (or None) per input: files in input order, or a folder by file stem."""
+    if len(given) == 1 and given[0].is_dir():
+        folder = given[0]
+        files: list[Path | None] = []
+        for p in inputs:
+            f = folder / f"{p.stem if p.is_file() else p.name}.txt"
+            if f.is_file():
+                files.append(f)
+            else:
+                logger.warning("%s: no ground truth %s in --ground-truth folder", p, f.name)
+                files.append(None)
+        if not any(files):
+            raise InputError(f"--ground-truth {folder}: no <input stem>.txt label file matches "
+                             f"any of the {len(inputs)} input(s)")
+        return files
+    if len(given) != len(inputs):
+        raise ConfigError(f"--ground-truth needs one label file per input, or one folder: "
+                          f"{len(inputs)} input(s), {len(given)} label file(s)")
+    return list(given)
+
+
+def _pkummd_class_id(label: str, label_id: int) -> int:
+    """The PKU-MMD class id of a segment: by name when it is a PKU-MMD class, else the
+    model's 1-based label index."""
+    from skelloc.io.pkummd import PKUMMD_CLASSES
+
+    try:
+        return PKUMMD_CLASSES.index(label) + 1
+    except ValueError:
+        return int(label_id) + 1
+
+
+def _write_pkummd(results: list[dict[str, Any]], folder: Path) -> int:
+    from skelloc.io.writers import atomic_write_text
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for r in results:
+        lines = [f"{_pkummd_class_id(s['label'], s['label_id'])},{s['start'] + 1},{s['end']},"
+                 f"{float(s['score']):.6g}\n" for s in r["segments"]]
+        atomic_write_text(folder / f"{r['video']}.txt", "".join(lines))
+    return len(results)
 
 
 def _gt_dict(seg: Any) -> dict[str, Any]:
@@ -187,7 +288,23 @@ def _side_by_side(r: dict[str, Any]) -> list[str]:
 
 
 def _json(results: list[dict[str, Any]]) -> str:
-    return json.dumps(results, indent=2) + "\n"
+    return json.dumps([{k: v for k, v in r.items() if k != "video"} for r in results],
+                      indent=2) + "\n"
+
+
+def _anet(results: list[dict[str, Any]]) -> str:
+    """ActivityNet results JSON keyed by file stem; ``segment`` in seconds, ``frames`` the
+    input's ``[start, end)`` (what `skelloc evaluate` compares with label-folder frames)."""
+    doc = {
+        "version": "skelloc-1",
+        "results": {r["video"]: [{"label": s["label"], "label_id": s["label_id"],
+                                  "score": s["score"], "segment": [s["start_s"], s["end_s"]],
+                                  "frames": [s["start"], s["end"]]} for s in r["segments"]]
+                    for r in results},
+        "external_data": {"used": False, "details": "skeleton input only"},
+        "fps": {r["video"]: r["fps"] for r in results},
+    }
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def _csv(results: list[dict[str, Any]]) -> str:

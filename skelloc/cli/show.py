@@ -29,6 +29,9 @@ def show_cmd(
                                  help="Run the model for the predicted-label caption."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Frame rate of the input (default: "
                                                             "the file's, else 30)."),
+    input_format: Optional[str] = typer.Option(
+        None, "--input-format", "-i",
+        help="Format of INPUT, e.g. mmpose, openpose (default: by extension/content)."),
     layout: Optional[str] = typer.Option(None, "--layout", help="Joint layout of the input, "
                                                                 "e.g. coco17."),
     decoder: Optional[str] = typer.Option(None, "--decoder", help="proposals or argmax."),
@@ -48,15 +51,22 @@ def show_cmd(
     import skelloc
     from skelloc.viz import animate_skeleton, animation_format, read_ground_truth, save_animation
 
+    from skelloc.cli.data import persons_of, reader_options
+
     animation_format(out)  # a bad suffix fails before any work
-    seq = skelloc.read(input) if fps is None else skelloc.read(input, fps=fps)
+    net = None
+    if predict or ground_truth is not None:
+        net = skelloc.load(model) if model else skelloc.load()
+    # pose-estimator files: as many persons as the model takes (2 without a model)
+    options = reader_options(input_format, persons_of(net))
+    rate = {} if fps is None else {"fps": fps}
+    seq = skelloc.read(input, format=input_format, **options(input), **rate)
     if layout is not None:
         seq = skelloc.SkeletonSequence(seq.joints, layout=layout, fps=seq.fps,
                                        meta=dict(seq.meta))
     result = None
     labels: list[str] = []
-    if predict or ground_truth is not None:
-        net = skelloc.load(model) if model else skelloc.load()
+    if net is not None:
         labels = list(net.labels)
         if predict:
             result = skelloc.analyze(seq, net, decoder=decoder, device=device)

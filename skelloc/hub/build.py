@@ -12,6 +12,7 @@ import torch
 from skelloc.errors import IncompatibleWeightsError
 from skelloc.hub.manifest import ModelEntry
 from skelloc.hub.weights import check_metadata, load_into, read_state_dict, strip_prefix
+from skelloc.models.serialization import check_weights_fit
 
 if TYPE_CHECKING:  # pragma: no cover
     from skelloc.models.localizer import InputSpec, Localizer
@@ -60,13 +61,23 @@ def build_model(entry: ModelEntry, files: dict[str, Path], *, num_classes: int |
                 check_metadata(path, role=role, architecture=entry.architecture,
                                model_args=entry.model_args, head_name=entry.head_name,
                                head_args=entry.head_args, num_classes=k)
-    model = create_model(
-        entry.architecture, num_classes=nc, head=entry.head_name if has_head else None,
-        labels=list(entry.label_names) if nc == k else None,
-        input_spec=make_input_spec(entry.input_spec), head_args=dict(entry.head_args) or None,
-        output=str(entry.raw.get("output", "softmax")),  # "sigmoid": a multi-label model
-        **entry.model_args,
-    )
+    def make() -> Localizer:
+        return create_model(
+            entry.architecture, num_classes=nc, head=entry.head_name if has_head else None,
+            labels=list(entry.label_names) if nc == k else None,
+            input_spec=make_input_spec(entry.input_spec),
+            head_args=dict(entry.head_args) or None,
+            output=str(entry.raw.get("output", "softmax")),  # "sigmoid": a multi-label model
+            **entry.model_args,
+        )
+
+    parts = ({"encoder": (full_file, "encoder."), "head": (full_file, "head.")}
+             if full_file is not None else
+             {role: (path, f"{role}.") for role, path in files.items()})
+    if not has_head or nc != k:
+        parts.pop("head", None)
+    check_weights_fit(make, parts)  # absurd model_args fail here, before any allocation
+    model = make()
     if entry.raw.get("inference"):  # the model's own decoder / window defaults
         model.set_inference_defaults(**entry.raw["inference"])
     if full_file is not None:

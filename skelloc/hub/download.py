@@ -12,7 +12,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from skelloc.errors import DownloadError, RepositoryAccessError, RevisionNotFoundError
+from skelloc._atomic import disk_full
+from skelloc.errors import (
+    DiskFullError,
+    DownloadError,
+    RepositoryAccessError,
+    RevisionNotFoundError,
+)
 from skelloc.hub.settings import HubSettings
 
 __all__ = ["hub_download", "cached_path", "mirror_download", "ETAG_TIMEOUT"]
@@ -67,13 +73,33 @@ def _probe(endpoint: str, timeout: float) -> None:
 def hub_download(repo_id: str, filename: str, revision: str, settings: HubSettings, *,
                  repo_type: str = "model", force_download: bool = False,
                  local_files_only: bool = False) -> Path:
-    """``hf_hub_download`` with every setting explicit and every error wrapped."""
+    """``hf_hub_download`` with every setting explicit and every error wrapped (a full disk
+    is a :class:`DiskFullError`, exit 7, with the partial download removed)."""
+    where = f"{repo_id}@{revision[:12]} file {filename!r} from {settings.endpoint}"
+    try:
+        return _hub_download(repo_id, filename, revision, settings, where, repo_type=repo_type,
+                             force_download=force_download, local_files_only=local_files_only)
+    except DownloadError as err:
+        full = disk_full(err)
+        if full is None:
+            raise
+        blobs = settings.cache_dir / f"{repo_type}s--{repo_id.replace('/', '--')}" / "blobs"
+        for partial in blobs.glob("*.incomplete") if blobs.is_dir() else []:
+            partial.unlink(missing_ok=True)  # nothing partial is kept
+        raise DiskFullError(f"{where}: cannot store the download in {settings.cache_dir}: "
+                            f"{os.strerror(full.errno or 0)} (disk full or file size limit); "
+                            "nothing partial was kept, free some space or set SKELLOC_CACHE "
+                            "to another disk") from err
+
+
+def _hub_download(repo_id: str, filename: str, revision: str, settings: HubSettings,
+                  where: str, *, repo_type: str, force_download: bool,
+                  local_files_only: bool) -> Path:
     import huggingface_hub
     from huggingface_hub import errors as hf_errors
 
     from skelloc import __version__
 
-    where = f"{repo_id}@{revision[:12]} file {filename!r} from {settings.endpoint}"
     if not local_files_only:
         try:
             _probe(settings.endpoint, ETAG_TIMEOUT)
@@ -147,6 +173,11 @@ def mirror_download(url: str, dest: Path, *, timeout: float = 30.0,
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        full = disk_full(err)
+        if full is not None:
+            raise DiskFullError(f"mirror {url}: cannot store the download in {dest.parent}: "
+                                f"{os.strerror(full.errno or 0)} (disk full or file size "
+                                "limit); nothing partial was kept") from err
         raise DownloadError(f"mirror {url}: download failed with {type(err).__name__}: "
                             f"{_short(err)}; {_NET_HINT}") from err
     return dest

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skelloc.errors import ChecksumMismatchError, IncompatibleWeightsError, WeightsNotFoundError
+from skelloc.errors import (
+    ChecksumMismatchError,
+    IncompatibleWeightsError,
+    UnsafeCheckpointError,
+    WeightsNotFoundError,
+)
 from skelloc.hub.manifest import Manifest, ModelEntry, parse_entry, read_manifest
 from skelloc.hub.verify import sha256_file
 from skelloc.hub.weights import PICKLE_SUFFIXES, full_config_from_metadata, read_metadata
@@ -73,6 +78,13 @@ def verify_sha256sums(folder: Path, files: list[Path]) -> bool:
 def _entry_from_config(cfg: dict[str, Any], name: str, origin: str) -> ModelEntry:
     labels = cfg.get("labels")
     num_classes = cfg.get("num_classes")
+    if labels is not None and not (isinstance(labels, list)
+                                   and all(isinstance(x, str) for x in labels)):
+        raise IncompatibleWeightsError(f"{origin}: labels must be a JSON list of strings, got "
+                                       f"{type(labels).__name__}")
+    if labels and isinstance(num_classes, int) and len(labels) != num_classes:
+        raise IncompatibleWeightsError(f"{origin}: {len(labels)} labels for {num_classes} "
+                                       "classes")
     if not isinstance(labels, list):
         n = int(num_classes) if isinstance(num_classes, int) else 0
         labels = [f"class_{i}" for i in range(n)]
@@ -85,15 +97,31 @@ def _entry_from_config(cfg: dict[str, Any], name: str, origin: str) -> ModelEntr
     )
 
 
+def _json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise IncompatibleWeightsError(f"{what} is not JSON ({err.msg}, line {err.lineno})") \
+            from None
+    except RecursionError:
+        raise IncompatibleWeightsError(f"{what} is JSON nested too deeply") from None
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise IncompatibleWeightsError(f"{path}: cannot read it as UTF-8 text "
+                                       f"({type(err).__name__})") from None
+    return _json(text, str(path))
+
+
 def _config_from_meta(path: Path) -> dict[str, Any]:
     meta = read_metadata(path)
     cfg = dict(full_config_from_metadata(meta, str(path)))
     for key, meta_key in (("labels", "skelloc.labels"), ("input_spec", "skelloc.input_spec")):
         if key not in cfg and meta_key in meta:
-            try:
-                cfg[key] = json.loads(meta[meta_key])
-            except json.JSONDecodeError as err:
-                raise IncompatibleWeightsError(f"{path}: {meta_key} is not JSON") from err
+            cfg[key] = _json(meta[meta_key], f"{path}: {meta_key}")
     return cfg
 
 
@@ -117,11 +145,16 @@ def inspect_local(path: Path, *, allow_pickle: bool = False) -> LocalSource:
             verify_sha256sums(path.parent, [path])
             return LocalSource(_entry_from_config(cfg, name, str(path)), {}, full_file=path)
         if path.suffix in PICKLE_SUFFIXES:
+            if not allow_pickle:
+                raise UnsafeCheckpointError(
+                    f"{path} is a pickle checkpoint; pickle can run arbitrary code, so skelloc "
+                    "refuses it. Convert it with 'skelloc convert', or pass allow_pickle=True "
+                    "to read it with torch.load(weights_only=True).")
             cfg_path = path.parent / "config.json"
             if not cfg_path.is_file() and allow_pickle:
                 raise WeightsNotFoundError(f"{path}: a pickle checkpoint needs a config.json "
                                            "beside it naming the architecture")
-            cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+            cfg = _json_file(cfg_path) if cfg_path.is_file() else {}
             verify_sha256sums(path.parent, [path])
             return LocalSource(_entry_from_config(cfg, name, str(path)), {}, full_file=path)
         raise IncompatibleWeightsError(f"{path}: unknown weights format (expected .safetensors)")
@@ -146,11 +179,11 @@ def inspect_local(path: Path, *, allow_pickle: bool = False) -> LocalSource:
     if files["encoder"].suffix == ".safetensors":
         cfg = _config_from_meta(files.get("head", files["encoder"]))
     elif cfg_path.is_file():
-        cfg = json.loads(cfg_path.read_text())
+        cfg = _json_file(cfg_path)
     else:
         raise WeightsNotFoundError(f"{path}: pickle weights need a config.json")
     if cfg_path.is_file():
-        extra = json.loads(cfg_path.read_text())
+        extra = _json_file(cfg_path)
         if isinstance(extra, dict):
             cfg = {**extra, **cfg}
     verify_sha256sums(path, list(files.values()))

@@ -149,6 +149,8 @@ def load_into(module: nn.Module, state: Mapping[str, torch.Tensor], *, what: str
     :class:`IncompatibleWeightsError` listing missing and unexpected keys and shape mismatches,
     and when no key overlaps at all (never a silently random model).
     """
+    from skelloc.models.serialization import dtype_mismatches
+
     own = module.state_dict()
     drop_set = set(drop)
     sd = {k: v for k, v in state.items() if k not in drop_set}
@@ -163,7 +165,8 @@ def load_into(module: nn.Module, state: Mapping[str, torch.Tensor], *, what: str
     unexpected = sorted(k for k in sd if k not in own)
     shapes = sorted(f"{k} {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
                     for k in overlap if tuple(sd[k].shape) != tuple(own[k].shape))
-    if missing or unexpected or shapes:
+    dtypes = dtype_mismatches(own, sd)
+    if missing or unexpected or shapes or dtypes:
         parts = []
         if missing:
             parts.append(f"missing keys ({len(missing)}): {_listing(missing)}")
@@ -171,6 +174,8 @@ def load_into(module: nn.Module, state: Mapping[str, torch.Tensor], *, what: str
             parts.append(f"unexpected keys ({len(unexpected)}): {_listing(unexpected)}")
         if shapes:
             parts.append(f"shape mismatches ({len(shapes)}): {_listing(shapes)}")
+        if dtypes:
+            parts.append(f"dtype mismatches ({len(dtypes)}): {_listing(dtypes)}")
         raise IncompatibleWeightsError(f"{where} do not fit the model: " + "; ".join(parts))
     module.load_state_dict(sd, strict=not drop_set)
     return sorted(drop_set & set(own))
@@ -187,6 +192,9 @@ def full_config_from_metadata(meta: Mapping[str, str], source: str) -> dict[str,
         cfg = json.loads(meta["skelloc.model_args"])
     except json.JSONDecodeError as err:
         raise IncompatibleWeightsError(f"{source}: skelloc.model_args is not JSON: {err}") from err
+    except RecursionError:
+        raise IncompatibleWeightsError(f"{source}: skelloc.model_args is nested too deeply") \
+            from None
     if not isinstance(cfg, dict):
         raise IncompatibleWeightsError(f"{source}: skelloc.model_args is not a JSON object")
     if "model_args" not in cfg:  # tolerate files that store only the backbone kwargs

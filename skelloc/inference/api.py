@@ -415,7 +415,7 @@ def extract_features(
     seq: Any,
     model: Any = None,
     *,
-    level: Literal["fused", "encoder"] = "fused",
+    level: Literal["fused", "encoder"] | None = None,
     fps: float | None = None,
     layout: str | None = None,
     native: bool = False,
@@ -434,10 +434,15 @@ def extract_features(
     rate and ``(features (T_native, D), stride)`` is returned, ``stride`` being the number of
     *input* frames per feature row (``model stride × input fps / model fps``; feature ``i``
     starts at input frame ``i · stride``).
+
+    ``level=None`` (default) is ``"fused"`` for a model with a head and ``"encoder"`` for an
+    encoder-only model (``head=None`` or loaded with ``load_head=False``).
     """
-    if level not in ("fused", "encoder"):
+    if level not in (None, "fused", "encoder"):
         raise ConfigError(f"level must be 'fused' or 'encoder', got {level!r}")
     net = resolve_model(model)
+    if level is None:
+        level = "encoder" if getattr(net, "head", None) is None else "fused"
     dev = _resolve_device(net, device)
     run = _prepare(seq, net, fps, layout, nonfinite, dev)
     windows = window_config(net, window, overlap, batch_size, device=dev)

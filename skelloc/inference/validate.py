@@ -24,6 +24,7 @@ from skelloc.errors import (
     LayoutMismatchError,
     NonFiniteError,
     ShapeError,
+    in_cli_words,
 )
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
@@ -185,10 +186,10 @@ def _check_finite(joints: np.ndarray, nonfinite: str) -> np.ndarray:
     if nonfinite == "error":
         bad_frames = np.flatnonzero(~finite.reshape(len(joints), -1).all(axis=1))
         shown = ", ".join(str(i) for i in bad_frames[:5]) + (", ..." if len(bad_frames) > 5 else "")
-        raise NonFiniteError(
+        raise in_cli_words(NonFiniteError(
             f"{int((~finite).sum())} NaN/inf coordinates in {len(bad_frames)} frames "
             f"(frames {shown}); pass nonfinite='interpolate' to repair them"
-        )
+        ), ("pass nonfinite='interpolate'", "pass --nonfinite interpolate"))
     return interpolate_nonfinite(joints)
 
 
@@ -265,6 +266,9 @@ def prepare_input(
     up to float64 rounding); everything else, and any other device, uses NumPy.
     """
     seq = as_sequence(seq, nonfinite=nonfinite)
+    from skelloc.inference.compat import check_accepts
+
+    check_accepts(spec, seq)  # 2D keypoints to a 3D model: one error at once, with the remedy
     joints = seq.joints
     meta = dict(seq.meta)
     source_fps = float(seq.fps)
@@ -372,7 +376,9 @@ def _match_layout(
     if seq.meta.get(LAYOUT_ASSUMED):
         if have_v == want_v:
             return joints, spec.layout
-        raise LayoutMismatchError(_layout_message(have_v, spec, guessed=True))
+        err = LayoutMismatchError(_layout_message(have_v, spec, guessed=True))
+        err.cli_message = _layout_message(have_v, spec, guessed=True, cli=True)
+        raise err
 
     src = _canonical_layout(seq.layout)
     dst = _canonical_layout(spec.layout) or spec.layout
@@ -405,7 +411,8 @@ def _match_layout(
     return np.asarray(converted, dtype=np.float32), dst
 
 
-def _layout_message(have_v: int, spec: InputSpec, *, guessed: bool) -> str:
+def _layout_message(have_v: int, spec: InputSpec, *, guessed: bool, cli: bool = False) -> str:
+    """What to do about a joint count that is not the model's (``cli``: in CLI options)."""
     candidates = _layouts_with(have_v)
     base = (
         f"the input has {have_v} joints but the model takes layout {spec.layout!r} "
@@ -414,11 +421,16 @@ def _layout_message(have_v: int, spec: InputSpec, *, guessed: bool) -> str:
     if candidates:
         src = candidates[0]
         alt = " or ".join(repr(c) for c in candidates)
+        if cli:
+            return f"{base}; {have_v} joints looks like {alt}: pass --layout {src} to convert it"
         return (
             f"{base}; {have_v} joints looks like {alt}: pass layout={src!r} (CLI: --layout {src}) "
             f"so it is converted, or convert it yourself with "
             f"skelloc.skeleton.convert_layout(joints, src={src!r}, dst={spec.layout!r})"
         )
+    if cli:
+        return (f"{base}, and no known layout has {have_v} joints; register one in Python "
+                "(skelloc.skeleton.layouts.register_layout) and pass --layout NAME")
     return (
         f"{base}, and no known layout has {have_v} joints; register one with "
         "skelloc.skeleton.layouts.register_layout(...) and pass layout=..."

@@ -10,21 +10,24 @@ from typing import Any
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
+from skelloc.io._limits import FLOAT32_MAX, MAX_TEXT_BYTES, check_float32, regular_file_size
 
 __all__ = ["read_text", "text_lines", "parse_floats", "load_json", "as_float"]
 
-_MAX_TEXT_BYTES = 2 * 1024**3
-
 
 def read_text(path: Path, allow_empty: bool = False) -> str:
-    """Decode a text file, refusing binary content (and empty files unless ``allow_empty``)."""
+    """Decode a text file, refusing binary content (and empty files unless ``allow_empty``),
+    files that are not regular files and files past :data:`MAX_TEXT_BYTES`."""
+    size = regular_file_size(path, MAX_TEXT_BYTES, "text file")
     try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise SkeletonFormatError("expected a file, got a folder", path=path) from None
+        with open(path, "rb") as fh:
+            raw = fh.read(size + 1)
     except OSError as err:
         raise SkeletonFormatError(f"cannot read: {err.strerror or err}", path=path) from None
-    if not raw.strip() and not allow_empty:
+    if len(raw) > MAX_TEXT_BYTES:  # grew while being read
+        raise SkeletonFormatError(f"larger than the {MAX_TEXT_BYTES}-byte limit for a text "
+                                  "file", path=path)
+    if not raw.lstrip(b"\xef\xbb\xbf").strip() and not allow_empty:
         raise SkeletonFormatError("file is empty", path=path)
     if b"\x00" in raw[:65536]:
         raise SkeletonFormatError("binary content (NUL bytes) in a text format", path=path)
@@ -55,6 +58,7 @@ def parse_floats(text: str, path: Path, line: int, count: int | None = None,
         raise SkeletonFormatError(f"not a number: {bad[:40]!r}", path=path, line=line) from None
     if not np.all(np.isfinite(values)):
         raise SkeletonFormatError("NaN or infinite value", path=path, line=line)
+    check_float32(values, path, line)
     return values
 
 
@@ -90,7 +94,11 @@ def as_float(value: Any, path: Path, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SkeletonFormatError(f"{where}: expected a number, got {type(value).__name__}",
                                   path=path)
-    out = float(value)
-    if not math.isfinite(out):
-        raise SkeletonFormatError(f"{where}: NaN or infinite value", path=path)
+    try:
+        out = float(value)
+    except OverflowError:  # an integer past the float range
+        out = math.inf
+    if not math.isfinite(out) or abs(out) > FLOAT32_MAX:
+        raise SkeletonFormatError(f"{where}: NaN, infinite or past the float32 range",
+                                  path=path)
     return out

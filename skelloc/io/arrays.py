@@ -10,12 +10,14 @@ The layout is given with ``layout=`` or guessed from the joint count (25 -> ``nt
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from skelloc.errors import SkeletonFormatError
+from skelloc.errors import SkeletonFormatError, in_cli_words
+from skelloc.io._limits import MAX_ARRAY_BYTES, check_coordinates, regular_file_size
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 __all__ = ["read_npy", "read_npz", "array_to_sequence", "DEFAULT_LAYOUTS"]
@@ -23,6 +25,7 @@ __all__ = ["read_npy", "read_npz", "array_to_sequence", "DEFAULT_LAYOUTS"]
 #: joint count -> layout name used when ``layout=`` is not given
 DEFAULT_LAYOUTS: dict[int, str] = {25: "ntu25", 17: "coco17", 18: "openpose18", 33: "mediapipe33"}
 
+_MAX_DEFLATE_RATIO = 1040
 _NPZ_KEYS = ("joints", "skeleton", "keypoint", "keypoints", "data", "x", "arr_0")
 
 
@@ -44,6 +47,17 @@ def _canonical_axes(arr: np.ndarray, axes: str | None, path: Path) -> np.ndarray
     return np.transpose(arr, [axes.index(a) for a in "TMVC"])
 
 
+def _finite_fps(value: Any, path: Path) -> float:
+    try:
+        fps = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise SkeletonFormatError(f"fps must be a number, got {str(value)[:40]!r}",
+                              path=path) from None
+    if not 0 < fps <= 100_000:
+        raise SkeletonFormatError(f"fps must be positive and finite, got {fps}", path=path)
+    return fps
+
+
 def array_to_sequence(arr: Any, path: Path, *, fps: float | None = None,
                       layout: str | None = None, axes: str | None = None,
                       confidence: bool = False, meta: dict[str, Any] | None = None,
@@ -53,7 +67,12 @@ def array_to_sequence(arr: Any, path: Path, *, fps: float | None = None,
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                    or arr.dtype == np.bool_):
         raise SkeletonFormatError(f"non-numeric array (dtype {arr.dtype})", path=path)
-    joints = _canonical_axes(arr, axes, path).astype(np.float32)
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise SkeletonFormatError(f"complex array (dtype {arr.dtype}): coordinates are real",
+                                  path=path)
+    canonical = _canonical_axes(arr, axes, path)
+    check_coordinates(canonical, path, nan_ok=True)  # NaN marks missing joints (nonfinite=)
+    joints = canonical.astype(np.float32)
     t, m, v, c = joints.shape
     if t == 0:
         raise SkeletonFormatError("array holds zero frames", path=path)
@@ -63,31 +82,98 @@ def array_to_sequence(arr: Any, path: Path, *, fps: float | None = None,
     if layout is None:
         layout = DEFAULT_LAYOUTS.get(v)
         if layout is None:
-            raise SkeletonFormatError(
+            raise in_cli_words(SkeletonFormatError(
                 f"{v} joints match no known layout ({sorted(DEFAULT_LAYOUTS)}); "
-                "pass layout=...", path=path)
-    fps = assume_fps() if fps is None else float(fps)
-    if not fps > 0:
-        raise SkeletonFormatError(f"fps must be positive, got {fps}", path=path)
+                "pass layout=...", path=path), ("pass layout=...", "pass --layout NAME"))
+    fps = assume_fps() if fps is None else _finite_fps(fps, path)
     info = dict(meta or {})
     if confidence:
         info["confidence"] = True
     return SkeletonSequence(np.ascontiguousarray(joints), layout=layout, fps=fps, meta=info)
 
 
+def _npy_header(fh: BinaryIO, path: Path, text: bool = False,
+                ) -> tuple[tuple[int, ...], np.dtype[Any], int]:
+    """Shape, dtype and payload bytes declared by an ``.npy`` header (nothing allocated)."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = fmt.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except Exception as err:  # noqa: BLE001 - numpy parses the header with tokenize/ast
+        raise SkeletonFormatError(f"not a valid .npy array ({_first_line(err)})",
+                                  path=path) from None
+    if text and dtype.kind in "US":
+        pass
+    elif dtype.hasobject or not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
+        raise SkeletonFormatError(f"non-numeric array (dtype {dtype})", path=path)
+    if np.issubdtype(dtype, np.complexfloating):
+        raise SkeletonFormatError(f"complex array (dtype {dtype}): coordinates are real",
+                                  path=path)
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    return tuple(shape), dtype, nbytes
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
+def _check_declared(nbytes: int, available: int, shape: tuple[int, ...], path: Path,
+                    where: str) -> None:
+    if nbytes > available:
+        raise SkeletonFormatError(
+            f"{where}header declares shape {shape} ({nbytes} bytes) but holds only "
+            f"{available} bytes of data", path=path)
+    if nbytes > MAX_ARRAY_BYTES:
+        raise SkeletonFormatError(f"{where}array of {nbytes} bytes is larger than the "
+                                  f"{MAX_ARRAY_BYTES}-byte limit", path=path)
+
+
 def read_npy(path: Path, *, fps: float | None = None, layout: str | None = None,
              axes: str | None = None, confidence: bool = False) -> SkeletonSequence:
-    """Read a ``.npy`` joints array (pickled object arrays are refused)."""
+    """Read a ``.npy`` joints array (pickled object arrays are refused; the header's shape
+    is checked against the file's length before anything is allocated)."""
+    size = regular_file_size(path, 2 * MAX_ARRAY_BYTES, ".npy array")
+    with open(path, "rb") as fh:
+        shape, _, nbytes = _npy_header(fh, path)
+        _check_declared(nbytes, size - fh.tell(), shape, path, "")
     try:
         arr = np.load(path, allow_pickle=False, mmap_mode=None)
     except ValueError as err:
-        raise SkeletonFormatError(f"not a plain numeric .npy array ({err})", path=path) from None
+        raise SkeletonFormatError(f"not a plain numeric .npy array ({_first_line(err)})",
+                                  path=path) from None
     except (OSError, EOFError) as err:
-        raise SkeletonFormatError(f"not a valid .npy file ({err})", path=path) from None
+        raise SkeletonFormatError(f"not a valid .npy file ({_first_line(err)})",
+                                  path=path) from None
     if not isinstance(arr, np.ndarray):
         raise SkeletonFormatError("not a .npy array", path=path)
     return array_to_sequence(arr, path, fps=fps, layout=layout, axes=axes,
                              confidence=confidence)
+
+
+def _npz_entry(archive: zipfile.ZipFile, name: str, path: Path, text: bool = False,
+               ) -> np.ndarray:
+    """One array of an ``.npz``, its header checked against the entry's declared length."""
+    info = archive.getinfo(name + ".npy")
+    # deflate expands at most ~1032x: a larger declared length is a lie (or a zip bomb)
+    ratio = 1 if info.compress_type == zipfile.ZIP_STORED else _MAX_DEFLATE_RATIO
+    declared = min(info.file_size, ratio * info.compress_size)
+    with archive.open(info) as fh:
+        shape, _, nbytes = _npy_header(fh, path, text)  # type: ignore[arg-type]
+        _check_declared(nbytes, declared - fh.tell(), shape, path, f"entry {name!r}: ")
+    with archive.open(info) as fh:
+        return np.lib.format.read_array(fh, allow_pickle=False)  # type: ignore[arg-type]
+
+
+def _scalar(arr: np.ndarray, path: Path, name: str) -> Any:
+    flat = np.asarray(arr).reshape(-1)
+    if flat.size == 0:
+        raise SkeletonFormatError(f"entry {name!r} is empty", path=path)
+    return flat[0]
 
 
 def read_npz(path: Path, *, key: str | None = None, fps: float | None = None,
@@ -98,16 +184,18 @@ def read_npz(path: Path, *, key: str | None = None, fps: float | None = None,
     The joints come from ``key`` or the first of ``joints, skeleton, keypoint, keypoints, data,
     x, arr_0`` present (or the only array).  Optional scalar entries ``fps`` and ``layout`` are
     used unless overridden.  A pyskl-style archive (``keypoint`` ``(M, T, V, C)`` plus
-    ``keypoint_score`` ``(M, T, V)``) gets the scores as a confidence channel.
+    ``keypoint_score`` ``(M, T, V)``) gets the scores as a confidence channel.  Each entry's
+    declared shape is checked against its declared uncompressed length (and
+    :data:`~skelloc.io._limits.MAX_ARRAY_BYTES`) before it is decompressed.
     """
+    regular_file_size(path, 2 * MAX_ARRAY_BYTES, ".npz archive")
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise SkeletonFormatError(f"not a valid .npz archive ({err})", path=path) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise SkeletonFormatError("not an .npz archive", path=path)
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise SkeletonFormatError(f"not a valid .npz archive ({_first_line(err)})",
+                                  path=path) from None
     with archive:
-        names = list(archive.files)
+        names = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
         if key is None:
             key = next((k for k in _NPZ_KEYS if k in names), None)
             if key is None and len(names) == 1:
@@ -117,17 +205,22 @@ def read_npz(path: Path, *, key: str | None = None, fps: float | None = None,
                 f"no joints array (looked for key {key or ' / '.join(_NPZ_KEYS)}); "
                 f"archive holds {names}; pass key=...", path=path)
         try:
-            arr = archive[key]
+            arr = _npz_entry(archive, key, path)
             if fps is None and "fps" in names:
-                fps = float(np.asarray(archive["fps"]).reshape(-1)[0])
+                fps = _finite_fps(_scalar(_npz_entry(archive, "fps", path), path, "fps"), path)
             if fps is None and "mocap_framerate" in names:
-                fps = float(np.asarray(archive["mocap_framerate"]).reshape(-1)[0])
+                fps = _finite_fps(_scalar(_npz_entry(archive, "mocap_framerate", path), path,
+                                          "mocap_framerate"), path)
             if layout is None and "layout" in names:
-                layout = str(np.asarray(archive["layout"]).reshape(-1)[0])
-            scores = archive["keypoint_score"] if key == "keypoint" and \
+                layout = str(_scalar(_npz_entry(archive, "layout", path, text=True), path, "layout"))
+            scores = _npz_entry(archive, "keypoint_score", path) if key == "keypoint" and \
                 "keypoint_score" in names else None
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, IndexError) as err:
-            raise SkeletonFormatError(f"corrupt .npz entry ({err})", path=path) from None
+        except SkeletonFormatError:
+            raise
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, IndexError,
+                KeyError, TypeError, NotImplementedError, RuntimeError) as err:
+            raise SkeletonFormatError(f"corrupt .npz entry ({_first_line(err)})",
+                                      path=path) from None
     if scores is not None and arr.ndim == 4 and axes is None:
         axes = "MTVC"
         if scores.shape != arr.shape[:3]:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
+from skelloc.io._limits import MAX_BVH_DEPTH, check_coordinates, fk_budget
 from skelloc.io._text import parse_floats, parse_int, text_lines
 from skelloc.skeleton.sequence import SkeletonSequence
 
@@ -96,8 +97,11 @@ def parse_bvh(path: Path) -> BvhMotion:
     joints: list[BvhJoint] = []
     n_channels = 0
 
-    def parse_joint(parent: int, name: str, end_site: bool) -> None:
+    def parse_joint(parent: int, name: str, end_site: bool, depth: int = 1) -> None:
         nonlocal n_channels
+        if depth > MAX_BVH_DEPTH:
+            raise SkeletonFormatError(f"hierarchy nested deeper than {MAX_BVH_DEPTH} joints",
+                                      path=path, line=tokens[pos - 1][1])
         expect("{")
         ln = expect("OFFSET")
         offset = parse_floats(" ".join(take("an offset value")[0] for _ in range(3)), path, ln, 3)
@@ -130,10 +134,10 @@ def parse_bvh(path: Path) -> BvhMotion:
             if key == "}":
                 return
             if key in ("JOINT", "ROOT") and not end_site:
-                parse_joint(index, take("a joint name")[0], False)
+                parse_joint(index, take("a joint name")[0], False, depth + 1)
             elif key == "END" and not end_site:
                 take("'Site'")
-                parse_joint(index, f"{name}_end", True)
+                parse_joint(index, f"{name}_end", True, depth + 1)
             else:
                 raise SkeletonFormatError(f"unexpected {tok[:30]!r} in joint {name!r}", path=path,
                                           line=ln)
@@ -156,8 +160,9 @@ def parse_bvh(path: Path) -> BvhMotion:
     ln = motion_line + 1
     num_frames = parse_int(header(0, "Frames:"), path, ln, "the frame count")
     frame_time = float(parse_floats(header(1, "Frame Time:"), path, ln + 1, 1)[0])
-    if num_frames < 1 or not frame_time > 0:
-        raise SkeletonFormatError("need Frames >= 1 and Frame Time > 0", path=path, line=ln)
+    if num_frames < 1 or not frame_time >= 1e-5:
+        raise SkeletonFormatError("need Frames >= 1 and Frame Time >= 0.00001 s (at most "
+                                  "100,000 fps)", path=path, line=ln)
     data = [r for r in rest[2:]]
     while data and not data[-1].strip():
         data.pop()
@@ -167,6 +172,12 @@ def parse_bvh(path: Path) -> BvhMotion:
     if len(data) > num_frames:
         raise SkeletonFormatError(f"more motion lines than Frames: {num_frames}", path=path,
                                   line=motion_line + 3 + num_frames)
+    budget = fk_budget(path.stat().st_size)
+    if num_frames * len(joints) > budget:
+        raise SkeletonFormatError(
+            f"{len(joints)} joints x {num_frames} frames is more than forward kinematics may "
+            f"compute for a file of this size ({budget} joint-frames)", path=path,
+            line=motion_line + 1)
     motion = np.empty((num_frames, n_channels))
     for f, row in enumerate(data):
         motion[f] = parse_floats(row, path, motion_line + 3 + f, n_channels,
@@ -320,7 +331,9 @@ def read_bvh(path: Path, *, layout: str | None = "ntu25", units: str = "auto",
              scale: float | None = None, fps: float | None = None) -> SkeletonSequence:
     """Read a BVH file into joint positions in metres (see the module docstring)."""
     bvh = parse_bvh(path)
-    raw = forward_kinematics(bvh)
+    with np.errstate(over="ignore", invalid="ignore"):
+        raw = forward_kinematics(bvh)
+    check_coordinates(raw, path)  # in the file's unit, before scaling
     names = [j.name for j in bvh.joints]
     factor, unit = _scale(units, scale, raw, names, path)
     pos = raw * factor

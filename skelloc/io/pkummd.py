@@ -16,14 +16,17 @@ the 229th to the 293rd line of the skeleton file.  Other conventions are availab
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
+from skelloc.io._limits import check_coordinates
 from skelloc.io._text import parse_floats, parse_int, read_text, text_lines
 from skelloc.skeleton.sequence import SkeletonSequence
 
@@ -38,6 +41,8 @@ __all__ = [
     "read_pkummd_split",
     "PKUMMD_CLASSES",
 ]
+
+logger = logging.getLogger(__name__)
 
 PKUMMD_FPS = 30.0
 _VIDEO_ID = re.compile(r"\d{4}-[LMR]")
@@ -81,23 +86,41 @@ def read_pkummd_skeleton(path: Path, *, fps: float | None = None) -> SkeletonSeq
     if not np.all(np.isfinite(values)):
         bad = int(np.flatnonzero(~np.isfinite(values))[0]) // _VALUES_PER_LINE + 1
         raise SkeletonFormatError("NaN or infinite value", path=path, line=bad)
-    joints = values.reshape(len(lines), 2, 25, 3).astype(np.float32)
+    frames = values.reshape(len(lines), 2, 25, 3)
+    check_coordinates(frames, path, line_of_frame=1)  # also keeps the float32 cast finite
+    joints = frames.astype(np.float32)
     meta = {"video_id": path.stem}
     return SkeletonSequence(joints, layout="ntu25", fps=float(fps or PKUMMD_FPS), meta=meta)
 
 
 def read_pkummd_labels(path: Path | str, *, index_base: int = 1, inclusive_end: bool = True,
-                       num_frames: int | None = None) -> list[LabelInstance]:
+                       num_frames: int | None = None,
+                       invalid: Literal["skip", "keep"] = "skip") -> list[LabelInstance]:
     """Read a PKU-MMD label file into :class:`LabelInstance` (0-based, end exclusive).
 
-    ``index_base``/``inclusive_end`` describe the file (official: 1 and True).  With
-    ``num_frames`` the instances are checked to lie inside the video.
+    ``index_base``/``inclusive_end`` describe the file (official: 1 and True).
+
+    Messy rows never abort the read; each kind is logged once per file as a warning naming the
+    file and line:
+
+    - a row that is empty or reversed after the convention (the official ``0043-L`` holds
+      ``1,4925,4036,2``, which ends before it starts), or has a negative class or start, is
+      dropped (``invalid="skip"``, for training and display) or kept as it is
+      (``invalid="keep"``: evaluation counts such a ground truth and never matches it, as the
+      ActivityNet code does);
+    - with ``num_frames``, a row running past the video's end is clipped to it, and one that
+      starts after the end is dropped.
     """
     path = Path(path)
     if index_base not in (0, 1):
         raise ValueError(f"index_base must be 0 or 1, got {index_base}")
+    if invalid not in ("skip", "keep"):
+        raise ValueError(f"invalid must be 'skip' or 'keep', got {invalid!r}")
     text = read_text(path, allow_empty=True)
     out: list[LabelInstance] = []
+    reversed_rows: list[tuple[int, str]] = []
+    clipped: list[tuple[int, str]] = []
+    outside: list[tuple[int, str]] = []
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -110,16 +133,35 @@ def read_pkummd_labels(path: Path | str, *, index_base: int = 1, inclusive_end: 
         start0 = start - index_base
         end_excl = end - index_base + (1 if inclusive_end else 0)
         if label < 0 or start0 < 0 or end_excl <= start0:
-            raise SkeletonFormatError(
-                f"invalid instance {line.strip()!r} (negative or empty after the "
-                f"{index_base}-based{', inclusive' if inclusive_end else ''} convention)",
-                path=path, line=i)
-        if num_frames is not None and end_excl > num_frames:
-            raise SkeletonFormatError(
-                f"instance {line.strip()!r} ends after the video's {num_frames} frames",
-                path=path, line=i)
+            reversed_rows.append((i, line.strip()))
+            if invalid == "skip":
+                continue
+        elif num_frames is not None and end_excl > num_frames:
+            if start0 >= num_frames:
+                outside.append((i, line.strip()))
+                continue
+            clipped.append((i, line.strip()))
+            end_excl = num_frames
         out.append(LabelInstance(label, start0, end_excl, conf))
+    convention = f"{index_base}-based{', inclusive' if inclusive_end else ''}"
+    _warn_rows(path, reversed_rows, "negative, empty or ending before it starts (as "
+               + convention + " frames): "
+               + ("dropped" if invalid == "skip" else "kept; evaluation never matches it"))
+    _warn_rows(path, clipped, f"running past the video's {num_frames} frames: clipped to its end")
+    _warn_rows(path, outside, f"starting after the video's {num_frames} frames: dropped")
     return out
+
+
+def _warn_rows(path: Path, rows: list[tuple[int, str]], what: str) -> None:
+    """One warning for all the rows of one kind in one file (file:line of the first)."""
+    if not rows:
+        return
+    line, text = rows[0]
+    more = ""
+    if len(rows) > 1:
+        others = ", ".join(str(r[0]) for r in rows[1:6]) + (", ..." if len(rows) > 6 else "")
+        more = f" (and {len(rows) - 1} more: lines {others})"
+    logger.warning("%s:%d: label row %r %s%s", path, line, text, what, more)
 
 
 def format_pkummd_labels(instances: Iterable[LabelInstance], *, index_base: int = 1,

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from skelloc.errors import SkeletonFormatError
-from skelloc.io._text import load_json, read_text
+from skelloc.errors import SkeletonFormatError, in_cli_words
+from skelloc.io._limits import MAX_ABS_COORDINATE, frame_budget
+from skelloc.io._text import as_float, load_json, read_text
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 __all__ = ["read_mmpose", "read_openpose", "read_mediapipe", "track_persons", "Detection"]
@@ -129,6 +130,9 @@ def _points(values: Any, scores: Any, path: Path, where: str) -> np.ndarray:
     out = np.concatenate([pts, sc[:, None]], axis=1)
     if not np.all(np.isfinite(out)):
         raise SkeletonFormatError(f"{where}: NaN or infinite keypoint value", path=path)
+    if np.abs(out).max() >= MAX_ABS_COORDINATE:
+        raise SkeletonFormatError(f"{where}: keypoint value {np.abs(out).max():.3g} outside the "
+                                  f"plausible range |x| < {MAX_ABS_COORDINATE:g}", path=path)
     return out
 
 
@@ -137,8 +141,9 @@ def _layout_for(num_joints: int, path: Path, given: str | None) -> str:
         return given
     table = {17: "coco17", 25: "body25", 18: "openpose18", 33: "mediapipe33"}
     if num_joints not in table:
-        raise SkeletonFormatError(f"{num_joints} keypoints match no known layout; pass layout=",
-                                  path=path)
+        raise in_cli_words(SkeletonFormatError(
+            f"{num_joints} keypoints match no known layout; pass layout=", path=path),
+            ("pass layout=", "pass --layout NAME"))
     return table[num_joints]
 
 
@@ -155,8 +160,11 @@ def _finish(frames: list[list[Detection]], path: Path, layout: str | None, fps: 
     v, c = shapes.pop()
     joints = track_persons(frames, v, c, max_persons=max_persons, select=select)
     meta = {"confidence": True, **fmt_meta}
-    return SkeletonSequence(joints, layout=_layout_for(v, path, layout),
-                            fps=assume_fps() if fps is None else float(fps), meta=meta)
+    rate = assume_fps() if fps is None else as_float(fps, path, "fps")
+    if not 0 < rate <= 100_000:
+        raise SkeletonFormatError(f"fps must be positive and at most 100000, got {rate}",
+                                  path=path)
+    return SkeletonSequence(joints, layout=_layout_for(v, path, layout), fps=rate, meta=meta)
 
 
 # --------------------------------------------------------------------------- MMPose
@@ -201,8 +209,11 @@ def read_mmpose(path: Path, *, fps: float | None = None, layout: str | None = No
     if not by_id:
         raise SkeletonFormatError("no frames", path=path)
     first, last = min(by_id), max(by_id)
-    if last - first > 10_000_000:
-        raise SkeletonFormatError("implausible frame_id range", path=path)
+    budget = frame_budget(path.stat().st_size)
+    if last - first + 1 > budget:
+        raise SkeletonFormatError(
+            f"frame_id range {first}..{last} ({last - first + 1} frames) is more than a file "
+            f"of this size can describe (at most {budget} frames)", path=path)
     frames = [by_id.get(i, []) for i in range(first, last + 1)]
     return _finish(frames, path, layout, fps, max_persons, select, {"first_frame_id": first})
 
@@ -344,6 +355,9 @@ def _mp_csv(path: Path) -> list[list[Detection]]:
                                           path=path, line=ln) from None
             if not np.isfinite(v):
                 raise SkeletonFormatError("NaN or infinite value", path=path, line=ln)
+            if abs(v) >= MAX_ABS_COORDINATE:
+                raise SkeletonFormatError(f"value {v:.3g} outside the plausible range |x| < "
+                                          f"{MAX_ABS_COORDINATE:g}", path=path, line=ln)
             return v
 
         if all(not row[cols[(i, "x")]].strip() for i in range(33)):

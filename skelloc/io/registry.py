@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from skelloc.errors import ConfigError, SkeletonFormatError
+from skelloc.errors import ConfigError, SkeletonFormatError, in_cli_words
+from skelloc.io._limits import check_coordinates
 from skelloc.skeleton.sequence import SkeletonSequence
 
 __all__ = ["Reader", "read", "register_reader", "list_formats", "detect_format"]
@@ -126,21 +127,25 @@ def _sniff_json(path: Path) -> str:
                 return "mediapipe"
         if isinstance(first, list):
             return "mediapipe"
-    raise SkeletonFormatError(
+    raise in_cli_words(SkeletonFormatError(
         "cannot tell which pose-estimator JSON this is (expected MMPose "
         "[{frame_id, instances}], OpenPose {people: [...]}, or MediaPipe landmarks); "
-        "pass format=...", path=path)
+        "pass format=...", path=path), ("pass format=...", "pass --input-format mmpose, "
+                                        "openpose or mediapipe"))
 
 
 def _first_line_width(path: Path) -> int:
     """Whitespace-separated fields on the first non-empty line (0 when unreadable)."""
     try:
+        if not path.is_file():  # a device (a link to /dev/zero) or a FIFO: read() refuses it
+            return 0
         with path.open("rb") as fh:
-            for raw in fh:
-                if raw.strip():
-                    return len(raw.split())
+            head = fh.read(65536)  # never more: a huge file or one without newlines
     except OSError:
-        pass
+        return 0
+    for raw in head.splitlines():
+        if raw.strip():
+            return len(raw.split())
     return 0
 
 
@@ -159,9 +164,9 @@ def detect_format(path: str | Path) -> str:
     matches = [e.name for e in _REGISTRY.values() if suffix and suffix in e.extensions]
     if not matches:
         known = sorted({x for e in _REGISTRY.values() for x in e.extensions} | {".json"})
-        raise SkeletonFormatError(
+        raise in_cli_words(SkeletonFormatError(
             f"unknown file extension {suffix or '(none)'!r}; known: {', '.join(known)}; "
-            "or pass format=...", path=p)
+            "or pass format=...", path=p), ("pass format=...", "pass --input-format NAME"))
     return matches[-1]  # a later (third-party) registration wins
 
 
@@ -189,8 +194,9 @@ def read(path: str | Path, format: str | None = None, **options: Any) -> Skeleto
     try:
         entry = _REGISTRY[name]
     except KeyError:
-        raise ConfigError(f"unknown format {format!r}; known: {', '.join(sorted(_REGISTRY))}") \
-            from None
+        raise in_cli_words(ConfigError(
+            f"unknown format {format!r}; known: {', '.join(sorted(_REGISTRY))}"),
+            ("unknown format", "unknown --input-format")) from None
     to_layout = options.pop("to_layout", None)
     reader = entry.load()
     try:
@@ -224,5 +230,12 @@ def _check_sequence(seq: SkeletonSequence, path: Path) -> None:
         raise SkeletonFormatError(
             f"reader returned joints of shape {getattr(j, 'shape', None)}, expected (T, M, V, C)",
             path=path)
+    # NaN stays the "missing joint" marker of arrays (nonfinite=...); inf and values past the
+    # plausible range are refused (skelloc.io._limits)
+    check_coordinates(j, path, nan_ok=True)
     if j.dtype != np.float32:
         seq.joints = j.astype(np.float32)
+    fps = seq.fps
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 100_000:
+        raise SkeletonFormatError(f"fps must be positive and at most 100000, got {fps!r}",
+                                  path=path)

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
+from skelloc.io._limits import frame_budget
+from skelloc.io._limits import check_coordinates, frame_budget
 from skelloc.io._text import parse_floats, text_lines
 from skelloc.skeleton.sequence import SkeletonSequence
 
@@ -77,6 +79,11 @@ def read_utkinect(path: Path, *, fps: float | None = None) -> SkeletonSequence:
         rows.append(values[1:].reshape(_NUM_JOINTS, 3))
     if not ids:
         raise SkeletonFormatError("no skeleton rows", path=path)
+    budget = frame_budget(path.stat().st_size)
+    if ids[-1] - ids[0] + 1 > budget:  # ids never go back: the span is the timeline's length
+        raise SkeletonFormatError(
+            f"frame ids {ids[0]}..{ids[-1]} span more frames than a file of this size can "
+            f"describe (at most {budget})", path=path)
     frame_ids = np.asarray(ids, dtype=np.int64)
     data = np.stack(rows)  # (R, 20, 3)
     unique, inverse, counts = np.unique(frame_ids, return_inverse=True, return_counts=True)
@@ -84,6 +91,12 @@ def read_utkinect(path: Path, *, fps: float | None = None) -> SkeletonSequence:
     np.add.at(merged, inverse, data)
     merged /= counts[:, None, None]
     first = int(unique[0])
+    span = int(unique[-1]) - first + 1
+    budget = frame_budget(path.stat().st_size)
+    if span > budget:
+        raise SkeletonFormatError(f"frame ids {first}..{int(unique[-1])} span {span} frames, "
+                                  f"more than a file of this size may fill ({budget})", path=path)
+    check_coordinates(data, path)
     timeline = np.arange(first, int(unique[-1]) + 1)
     flat = merged.reshape(len(unique), -1)
     out = np.empty((len(timeline), flat.shape[1]))

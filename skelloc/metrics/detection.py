@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from skelloc.errors import ConfigError, EmptyInputError
+from skelloc.errors import ConfigError, EmptyInputError, LabelMismatchError, in_cli_words
 from skelloc.metrics.records import InstanceArrays, Label, encode, label_sort_key
 from skelloc.metrics.result import DetectionResult
 
-__all__ = ["detection_map", "PROTOCOLS", "DEFAULT_THRESHOLDS", "segment_iou", "interpolated_ap"]
+__all__ = ["detection_map", "PROTOCOLS", "DEFAULT_THRESHOLDS", "segment_iou", "interpolated_ap",
+           "map_class_names"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +68,89 @@ def interpolated_ap(precision: np.ndarray, recall: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- inputs
-def _load(records: Records, *, predictions: bool) -> InstanceArrays:
+def _load(records: Records, *, predictions: bool,
+          frames_fps: float | None = None) -> InstanceArrays:
     if isinstance(records, (str, os.PathLike)):
         from skelloc.metrics.io import read_instances
 
-        records = read_instances(records, predictions=predictions)
+        # the reader has warned about reversed rows with file and line
+        found = read_instances(records, predictions=predictions, frames_fps=frames_fps)
+        return InstanceArrays.build(found, predictions=predictions, warn_reversed=False)
     return InstanceArrays.build(records, predictions=predictions)
+
+
+def _frames_fps(pred: Records, gt: Records, fps: float | None) -> tuple[float | None,
+                                                                         float | None]:
+    """Which side (if any) must turn JSON seconds into frames: the one that is JSON when the
+    other is a PKU-MMD label folder."""
+    if not (isinstance(pred, (str, os.PathLike)) and isinstance(gt, (str, os.PathLike))):
+        return None, None
+    from skelloc.metrics.io import path_units
+
+    units = path_units(pred), path_units(gt)
+    if units[0] == units[1]:
+        return None, None
+    rate = 30.0 if fps is None else float(fps)
+    if not rate > 0:
+        raise ConfigError(f"fps must be positive, got {fps}")
+    logger.info("comparing JSON seconds with label-folder frames at %g fps", rate)
+    return (rate, None) if units[0] == "seconds" else (None, rate)
+
+
+def _class_table(classes: Sequence[str] | Mapping[int, str] | None) -> dict[int, str]:
+    if classes is None:
+        from skelloc.io.pkummd import PKUMMD_CLASSES
+
+        classes = PKUMMD_CLASSES
+    if isinstance(classes, Mapping):
+        return {int(k): str(v) for k, v in classes.items()}
+    return {i + 1: str(name) for i, name in enumerate(classes)}
+
+
+def map_class_names(pred: InstanceArrays, gt: InstanceArrays,
+                    classes: Sequence[str] | Mapping[int, str] | None = None,
+                    ) -> tuple[InstanceArrays, InstanceArrays]:
+    """Make both sides label by the same kind: where one side uses names and the other ids,
+    names become ids through ``classes`` (see :func:`detection_map`); case and surrounding
+    spaces are ignored.  Unknown names stay as they are."""
+    def kinds(a: InstanceArrays) -> set[type]:
+        return {type(lab) for lab in a.labels}
+
+    pk, gk = kinds(pred), kinds(gt)
+    if not pk or not gk or pk == gk:
+        return pred, gt
+    ids = {name.strip().lower(): cid for cid, name in _class_table(classes).items()}
+
+    def to_ids(a: InstanceArrays) -> InstanceArrays:
+        labels = [ids.get(lab.strip().lower(), lab) if isinstance(lab, str) else lab
+                  for lab in a.labels]
+        return InstanceArrays(a.videos, labels, a.start, a.end, a.score)
+
+    if gk == {int} and str in pk:
+        pred = to_ids(pred)
+    elif pk == {int} and str in gk:
+        gt = to_ids(gt)
+    return pred, gt
+
+
+def _check_labels_overlap(pred: InstanceArrays, gt: InstanceArrays, *, strict: bool) -> None:
+    """No predicted label among the ground truth's: an error for names against ids (or with
+    ``strict``), else a warning."""
+    gt_labels = set(gt.labels)
+    pred_labels = set(pred.labels)
+    if pred_labels & gt_labels:
+        return
+    shown_p = sorted(pred_labels, key=label_sort_key)[:3]
+    shown_g = sorted(gt_labels, key=label_sort_key)[:3]
+    message = (
+        f"no predicted label is a ground-truth class (predicted e.g. "
+        f"{', '.join(map(repr, shown_p))}; ground truth e.g. {', '.join(map(repr, shown_g))}): "
+        "every AP would be 0; map class names to ids with the right class list (classes=; "
+        "CLI: --classes) or check that the files belong together")
+    if strict or {type(x) for x in pred_labels} != {type(x) for x in gt_labels}:
+        raise in_cli_words(LabelMismatchError(message),
+                           ("(classes=; CLI: --classes)", "(--classes)"))
+    logger.warning("%s", message)
 
 
 def _check_thresholds(thresholds: Sequence[float]) -> tuple[float, ...]:
@@ -233,6 +311,9 @@ def detection_map(
     num_classes: int | None = None,
     frameset_ends: Literal["released", "exact"] = "released",
     pkummd_one_based: bool = True,
+    classes: Sequence[str] | Mapping[int, str] | None = None,
+    fps: float | None = None,
+    strict_labels: bool = False,
 ) -> DetectionResult:
     """Detection mAP of ``predictions`` against ``ground_truth`` under one protocol.
 
@@ -249,9 +330,23 @@ def detection_map(
         pkummd_one_based: ``pkummd`` only: turn records (0-based, end exclusive) back into the
             label files' 1-based inclusive frames before the official overlap formula, so that
             the numbers equal the official script's on the same files.
+        classes: the class list that maps class names to numeric ids when one side labels by
+            name and the other by id (PKU-MMD label folders): names in id order (id 1 first)
+            or ``{id: name}``; default: PKU-MMD's 51 classes (``skelloc.io.pkummd``).  Pass
+            a model's ``labels`` for a model with its own classes.
+        fps: frame rate that turns ActivityNet JSON seconds into frames when the other side
+            is a PKU-MMD label folder (frames), for JSON instances without a ``frames`` entry
+            or a per-video ``fps``; default 30 (PKU-MMD's).
+        strict_labels: raise :class:`~skelloc.errors.LabelMismatchError` whenever no
+            predicted label is a ground-truth class (``skelloc evaluate`` does).
 
-    Predicted labels absent from the ground truth are no class of their own (no error); ground
-    truth of zero length counts in the recall denominator but can never be matched.
+    Predicted labels absent from the ground truth are no class of their own (no error).  When
+    *no* predicted label is a ground-truth class every AP is 0: if one side names classes and the
+    other numbers them (names the class list could not map) that can never be right and
+    :class:`~skelloc.errors.LabelMismatchError` is raised; otherwise it is a warning (an error
+    with ``strict_labels``).  Ground truth of zero length, or ending before it starts (the official PKU-MMD
+    ``0043-L`` holds such a row), counts in the recall denominator but is never matched, as in
+    the ActivityNet code; the latter is logged once as a warning.
     """
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
@@ -259,12 +354,16 @@ def detection_map(
         raise ConfigError(f"frameset_ends must be 'released' or 'exact', got {frameset_ends!r}")
     thresholds = _check_thresholds(
         DEFAULT_THRESHOLDS[protocol] if tiou_thresholds is None else tiou_thresholds)
-    pred = _load(predictions, predictions=True)
-    gt = _load(ground_truth, predictions=False)
+    pred_frames_fps, gt_frames_fps = _frames_fps(predictions, ground_truth, fps)
+    pred = _load(predictions, predictions=True, frames_fps=pred_frames_fps)
+    gt = _load(ground_truth, predictions=False, frames_fps=gt_frames_fps)
+    pred, gt = map_class_names(pred, gt, classes)
     if len(gt) == 0:
         raise EmptyInputError("no ground-truth instances: detection mAP is undefined")
     if len(pred) == 0:
         logger.warning("no predictions: every AP is 0")
+    else:
+        _check_labels_overlap(pred, gt, strict=strict_labels)
     extra: dict[str, dict[float, float]] = {}
     options: dict[str, Any] = {}
     if protocol == "pkummd":

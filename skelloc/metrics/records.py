@@ -11,6 +11,7 @@ those keys, is accepted wherever an :class:`Instance` is.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
@@ -21,6 +22,8 @@ import numpy as np
 from skelloc.errors import InputError
 
 __all__ = ["Instance", "Label", "as_instances"]
+
+logger = logging.getLogger(__name__)
 
 Label = Union[int, str]
 
@@ -98,7 +101,11 @@ class InstanceArrays:
         return len(self.videos)
 
     @classmethod
-    def build(cls, records: Iterable[Any], *, predictions: bool) -> InstanceArrays:
+    def build(cls, records: Iterable[Any], *, predictions: bool,
+              warn_reversed: bool = True) -> InstanceArrays:
+        """Validate and convert; a record ending before it starts is kept (ActivityNet counts
+        such a ground truth and never matches it) with one warning unless ``warn_reversed`` is
+        off (the file readers warn with file and line themselves)."""
         recs: Sequence[Any] = records if isinstance(records, Sequence) else list(records)
         what = "prediction" if predictions else "ground-truth"
         if not all(type(r) is Instance for r in recs):
@@ -125,9 +132,11 @@ class InstanceArrays:
             i = int(np.flatnonzero(bad)[0])
             raise InputError(f"{what} {i} has a non-finite start/end: {recs[i]!r}")
         neg = end < start
-        if neg.any():
+        if neg.any() and warn_reversed:
             i = int(np.flatnonzero(neg)[0])
-            raise InputError(f"{what} {i} ends before it starts: {recs[i]!r}")
+            more = f" (and {int(neg.sum()) - 1} more)" if neg.sum() > 1 else ""
+            logger.warning("%s %d ends before it starts%s: counted, never matched (as the "
+                           "ActivityNet code): %r", what, i, more, recs[i])
         if predictions:
             if any(s is None for s in scores):
                 i = next(k for k, s in enumerate(scores) if s is None)

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -187,11 +188,21 @@ def read_metadata(path: str | os.PathLike[str]) -> WeightsMetadata:
         )
     try:
         config = ModelConfig.from_dict(json.loads(meta["skelloc.model_args"]))
-        labels = [str(x) for x in json.loads(meta.get("skelloc.labels", "[]"))]
+        raw_labels = json.loads(meta.get("skelloc.labels", "[]"))
+        if not isinstance(raw_labels, list) or not all(isinstance(x, str) for x in raw_labels):
+            raise TypeError("skelloc.labels must be a JSON list of strings, got "
+                            f"{type(raw_labels).__name__}")
+        if raw_labels and len(raw_labels) != config.num_classes:
+            raise ValueError(f"{len(raw_labels)} labels for {config.num_classes} classes")
+        labels = list(raw_labels)
         spec = InputSpec.from_dict(json.loads(meta["skelloc.input_spec"]))
         component = meta["skelloc.component"]
-    except (KeyError, ValueError, TypeError) as exc:
-        raise IncompatibleWeightsError(f"{path} has invalid skelloc metadata: {exc}") from exc
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise IncompatibleWeightsError(
+            f"{path} has invalid skelloc metadata: {_first_line(exc)}") from None
+    except RecursionError:
+        raise IncompatibleWeightsError(f"{path} has invalid skelloc metadata: JSON nested "
+                                       "too deeply") from None
     if meta.get("skelloc.architecture", config.architecture) != config.architecture:
         raise IncompatibleWeightsError(
             f"{path}: skelloc.architecture={meta['skelloc.architecture']!r} disagrees with "
@@ -226,7 +237,8 @@ def load_component(module: nn.Module, state: Mapping[str, Tensor], what: str = "
         for k in set(expected) & set(state)
         if tuple(state[k].shape) != tuple(expected[k].shape)
     )
-    if missing or unexpected or shapes:
+    dtypes = dtype_mismatches(expected, state)
+    if missing or unexpected or shapes or dtypes:
         parts = [f"weights do not fit the {what}"]
         if missing:
             parts.append(_listing("missing keys", missing))
@@ -234,8 +246,98 @@ def load_component(module: nn.Module, state: Mapping[str, Tensor], what: str = "
             parts.append(_listing("unexpected keys", unexpected))
         if shapes:
             parts.append(_listing("shape mismatches (file vs model)", shapes))
+        if dtypes:
+            parts.append(_listing("dtype mismatches (file vs model)", dtypes))
         raise IncompatibleWeightsError("; ".join(parts))
     module.load_state_dict(dict(state), strict=True)
+
+
+_KINDS = {"F": "float", "BF": "float", "I": "integer", "U": "integer", "BOOL": "bool",
+          "C": "complex"}
+_MAX_HEADER_BYTES = 100 * 1024**2
+
+
+def _kind(dtype: torch.dtype | str) -> str:
+    """``float``, ``integer``, ``bool`` or ``complex`` for a torch dtype or safetensors code."""
+    if isinstance(dtype, torch.dtype):
+        if dtype == torch.bool:
+            return "bool"
+        if dtype.is_complex:
+            return "complex"
+        return "float" if dtype.is_floating_point else "integer"
+    code = str(dtype).upper()
+    return next((v for k, v in sorted(_KINDS.items(), key=lambda kv: -len(kv[0]))
+                 if code.startswith(k)), code)
+
+
+def dtype_mismatches(own: Mapping[str, Tensor], state: Mapping[str, Any]) -> list[str]:
+    """Keys whose file dtype is of another kind than the model's (float vs integer vs bool);
+    ``state`` values are tensors or ``(shape, dtype code)`` header entries."""
+    out = []
+    for key in sorted(set(own) & set(state)):
+        value = state[key]
+        dt = value.dtype if isinstance(value, Tensor) else value[1]
+        if _kind(dt) != _kind(own[key].dtype):
+            out.append(f"{key} {dt} vs model {own[key].dtype}")
+    return out
+
+
+def header_tensors(path: str | os.PathLike[str]) -> dict[str, tuple[tuple[int, ...], str]]:
+    """``{key: (shape, dtype code)}`` from a safetensors header, nothing else read; the
+    header's offsets must lie inside the file."""
+    path = Path(path)
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as fh:
+            (length,) = struct.unpack("<Q", fh.read(8))
+            if length > min(size - 8, _MAX_HEADER_BYTES):
+                raise ValueError(f"header length {length} past the file")
+            header = json.loads(fh.read(length))
+        out: dict[str, tuple[tuple[int, ...], str]] = {}
+        for key, entry in header.items():
+            if key == "__metadata__":
+                continue
+            shape = tuple(int(x) for x in entry["shape"])
+            begin, end = (int(x) for x in entry["data_offsets"])
+            if not 0 <= begin <= end <= size - 8 - length:
+                raise ValueError(f"tensor {key!r} lies past the end of the file")
+            out[str(key)] = (shape, str(entry["dtype"]))
+    except (struct.error, ValueError, TypeError, KeyError, AttributeError, RecursionError,
+            UnicodeDecodeError) as exc:
+        raise IncompatibleWeightsError(
+            f"{path} is not a readable safetensors file: {_first_line(exc)}") from None
+    return out
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def check_weights_fit(factory: Callable[[], Localizer],
+                      parts: Mapping[str, tuple[Path, str]]) -> None:
+    """Build the model described by the metadata on the ``meta`` device (nothing allocated)
+    and refuse it *before* the real model is built when it needs more tensor bytes than the
+    safetensors files hold: metadata asking for a huge model (e.g. ``base_channels=40000`` in a
+    190 KB file) is an :class:`IncompatibleWeightsError`.  Key, shape and dtype mismatches of a
+    model of plausible size are listed by the strict load that follows.
+
+    ``parts`` maps ``"encoder"`` / ``"head"`` to ``(file, key prefix in that file)``.
+    """
+    with torch.device("meta"):
+        probe = factory()
+    for part, (path, prefix) in parts.items():
+        module = getattr(probe, part, None)
+        if module is None or Path(path).suffix != ".safetensors":
+            continue
+        specs = header_tensors(path)
+        if any(k.startswith(prefix) for k in specs):
+            specs = {k: v for k, v in specs.items() if k.startswith(prefix)}
+        held = sum(math.prod(shape) for shape, _ in specs.values())
+        needed = sum(t.numel() for t in module.state_dict().values())
+        if needed > 2 * held + 1024:
+            raise IncompatibleWeightsError(
+                f"{path}: its metadata describes a {part} of {needed} values but the file "
+                f"holds {held}; refusing to build it")
 
 
 def _check_component(meta: WeightsMetadata, expected: str, path: Path) -> None:
@@ -311,6 +413,11 @@ def model_from_files(
     saved_labels = meta.labels if config is None else (
         meta.labels if len(meta.labels) == cfg.num_classes else []
     )
+    parts: dict[str, tuple[Path, str]] = {"encoder": (encoder_file, "encoder.")}
+    if head_file is not None and load_head and (num_classes in (None, cfg.num_classes)) and (
+            labels is None or len(labels) == cfg.num_classes):
+        parts["head"] = (Path(head_file), "head.")
+    check_weights_fit(lambda: _build(cfg, saved_labels, spec, num_classes, labels)[0], parts)
     model, head_fits = _build(cfg, saved_labels, spec, num_classes, labels)
     load_component(model.encoder, load_state_dict(encoder_file), f"{cfg.architecture} encoder")
     if model.head is not None:
@@ -346,6 +453,12 @@ def load_model(
     if path.suffix == ".safetensors" or path.is_file():
         meta = read_metadata(path)
         _check_component(meta, "full", path)
+        full_parts = {"encoder": (path, "encoder."), "head": (path, "head.")}
+        if not (load_head and num_classes in (None, meta.config.num_classes) and (
+                labels is None or len(labels) == meta.config.num_classes)):
+            del full_parts["head"]
+        check_weights_fit(lambda: _build(meta.config, meta.labels, meta.input_spec, num_classes,
+                                         labels)[0], full_parts)
         model, head_fits = _build(meta.config, meta.labels, meta.input_spec, num_classes, labels)
         state = load_state_dict(path)
         if model.head is not None and load_head and head_fits:
@@ -377,10 +490,10 @@ def load_model(
             raw.pop("skelloc_schema", None)
             raw.pop("skelloc_version", None)
             config = ModelConfig.from_dict(raw)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise IncompatibleWeightsError(
-                f"{cfg_path} is not a valid skelloc config: {exc}"
-            ) from exc
+                f"{cfg_path} is not a valid skelloc config: {_first_line(exc)}"
+            ) from None
     head_file = path / HEAD_FILE
     want_head = config.head if config is not None else read_metadata(encoder_file).config.head
     if want_head is not None and load_head and not head_file.is_file() and labels is None and (

@@ -96,9 +96,8 @@ class WindowBank:
         idx = self.index(items, length)
         x = self.frames[idx].permute(0, 2, 1, 3, 4).contiguous()  # (N, L, C, V, M) -> NCTVM
         y = self.labels[idx] if self.labels is not None else None
-        if x.device != self.device:
-            x = x.pin_memory().to(self.device, non_blocking=True) if self.device.type == "cuda" \
-                else x.to(self.device)
+        if x.device.type == "cpu" and self.device.type != "cpu":  # a bank kept in host memory
+            x = x.pin_memory().to(self.device, non_blocking=True)
             if y is not None:
-                y = y.to(self.device, non_blocking=self.device.type == "cuda")
+                y = y.pin_memory().to(self.device, non_blocking=True)
         return x, y

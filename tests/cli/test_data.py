@@ -60,8 +60,11 @@ def test_extract_glob_format_and_native(tmp_path: Path, tiny_model: Path,
                 "--to-layout", "ntu25", "--out", str(out), "--model", str(tiny_model),
                 "--level", "encoder"])
     err = capsys.readouterr().err
-    # 2D OpenPose cannot feed a 3D model: reported and skipped; MediaPipe (x, y, z) works
-    assert code == 2 and "openpose_clip: " in err and "coordinate channels" in err
+    # 2D OpenPose cannot feed a 3D model: one clear error (in CLI words) and skipped;
+    # MediaPipe (x, y, z) works
+    assert code == 2 and "openpose_clip: the model takes 3D joints" in err
+    assert "2D keypoints (x, y, score)" in err and "--model NAME" in err
+    assert "model='NAME'" not in err  # CLI words, never Python keywords
     assert np.load(out / "mediapipe_pose.npy").shape[0] == 3  # the CSV (sorted first)
     assert np.load(out / "mediapipe_pose-2.npy").shape[0] == 2  # the JSON, same stem
     np.save(tmp_path / "long.npy", np.random.default_rng(1).normal(size=(40, 25, 3)))
@@ -112,6 +115,27 @@ def test_prepare_babel_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     code = run(["prepare", "babel", str(jdir), str(tmp_path / "o"), "--train",
                 str(FIXTURES / "babel_mini.json"), "--subset", "1"])
     assert code == 0 and "1 videos (train 1), 3 segments" in capsys.readouterr().out
+
+
+def test_extract_labels_with_messy_rows(tmp_path: Path, tiny_model: Path,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A reversed row (as in the official 0043-L) and one past the video's 4 frames never
+    abort ``extract --labels``: dropped / clipped, with a warning naming file and line."""
+    data = tmp_path / "in"
+    data.mkdir()
+    shutil.copy(FIXTURES / "0001-L.txt", data / "0001-L.txt")
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "0001-L.txt").write_text("3,1,2,1\n1,4925,4036,2\n51,3,9,2\n")
+    out = tmp_path / "feats"
+    with caplog.at_level("WARNING"):
+        code = run(["extract", str(data), "--out", str(out), "--model", str(tiny_model),
+                    "--labels", str(labels)])
+    assert code == 0
+    v = json.loads((out / "annotations.json").read_text())["database"]["0001-L"]
+    assert [a["label"] for a in v["annotations"]] == ["brushing teeth", "writing"]
+    assert v["annotations"][1]["segment"] == [2 / 30, 4 / 30]  # clipped to the 4 frames
+    assert f"{labels / '0001-L.txt'}:2: label row '1,4925,4036,2'" in caplog.text
 
 
 def test_prepare_utkinect_and_babel_tal_cli(utkinect_root: Path, babel_cmu_root: Path,

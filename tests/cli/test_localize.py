@@ -123,7 +123,9 @@ def test_ground_truth_count_and_class_checked(weights: Path, seq_npy: Path, tmp_
                                               capsys: pytest.CaptureFixture[str]) -> None:
     labels = tmp_path / "labels.txt"
     labels.write_text("3,5,20,1\n")  # the model has 2 classes
-    assert run(["localize", str(seq_npy), str(seq_npy), "-m", str(weights),
+    other = tmp_path / "other.npy"
+    np.save(other, np.load(seq_npy))
+    assert run(["localize", str(seq_npy), str(other), "-m", str(weights),
                 "-g", str(labels)]) == 2
     assert "one label file per input" in capsys.readouterr().err
     assert run(["localize", str(seq_npy), "-m", str(weights), "-g", str(labels)]) == 2

@@ -102,3 +102,17 @@ def test_evaluate_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert run(["evaluate", str(EX / "pred.json"), str(EX / "gt.json"), "--plot",
                 str(tmp_path / "eval.nope")]) == 2
     assert "unknown image format" in capsys.readouterr().err
+
+
+def test_show_pose_estimator_file_with_input_format(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``--input-format`` names the input's format when the extension does not tell."""
+    fixture = Path(__file__).resolve().parents[1] / "io" / "fixtures" / "mmpose_video.json"
+    renamed = tmp_path / "clip.data"  # an extension that tells nothing
+    renamed.write_text(fixture.read_text())
+    out = tmp_path / "c.gif"
+    assert run(["show", str(renamed), "--no-predict", "--out", str(out)]) == 2
+    assert "--input-format" in capsys.readouterr().err
+    assert run(["show", str(renamed), "--input-format", "mmpose", "--no-predict",
+                "--out", str(out)]) == 0
+    assert out.stat().st_size > 0

@@ -40,6 +40,8 @@ class MockHub:
     tamper: set[str] = field(default_factory=set)  # same size, different bytes
     tamper_times: int = 10**9  # how many GETs get the tampered body
     truncate: set[str] = field(default_factory=set)
+    stall: set[str] = field(default_factory=set)  # half the body, then wait for `release`
+    release: threading.Event = field(default_factory=threading.Event)
     omit_headers: set[str] = field(default_factory=set)
     endpoint: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -113,6 +115,13 @@ def _make_handler(hub: MockHub) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Accept-Ranges", "bytes")
             self.send_header("Content-Type", "application/octet-stream")
+            if self.command == "GET" and filename in hub.stall:
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                hub.release.wait(60)  # the client is killed meanwhile
+                self.close_connection = True
+                return
             if self.command == "GET" and filename in hub.truncate:
                 self.send_header("Connection", "close")
                 self.end_headers()
@@ -145,6 +154,7 @@ def mock_hub() -> Iterator[MockHub]:
     try:
         yield hub
     finally:
+        hub.release.set()
         server.shutdown()
         server.server_close()
 

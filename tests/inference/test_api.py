@@ -147,8 +147,8 @@ def test_encoder_only_model_and_bad_inputs(model: torch.nn.Module) -> None:
     with pytest.raises(ConfigError, match="no head"):
         api.predict_frames(motion(10), encoder_only)
     assert api.extract_features(motion(10), encoder_only, level="encoder").shape == (10, 16)
-    with pytest.raises(LayoutMismatchError, match="coco17"):
-        api.localize(np.ones((10, 17, 3), dtype=np.float32), model)
+    with pytest.raises(LayoutMismatchError, match="coco17"):  # 3D joints in 17 places
+        api.localize(np.full((10, 17, 3), 2.0, dtype=np.float32), model)
     x = motion(10)
     x[3, 0, 0, 0] = np.nan
     with pytest.raises(NonFiniteError):

@@ -146,7 +146,7 @@ def test_declared_layout_with_wrong_joint_count_or_unknown_name() -> None:
 
 
 def test_channels() -> None:
-    with pytest.raises(ShapeError, match="3 channels per joint, the input has 2.*2D"):
+    with pytest.raises(ShapeError, match="3 channels per joint.* the input is 2D keypoints"):
         prepare_input(as_sequence(joints(c=2)), RAW)
     with pytest.raises(ShapeError, match="confidence"):
         prepare_input(as_sequence(joints(c=4)), RAW)

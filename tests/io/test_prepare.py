@@ -54,6 +54,21 @@ def test_official_layout(tmp_path: Path) -> None:
     assert arr[3, 1, 7, 2] == pytest.approx(3.572, abs=1e-6)
 
 
+def test_messy_label_rows_never_abort_prepare(tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """A reversed row (official 0043-L: ``1,4925,4036,2``) is dropped and a row past the
+    video's 4 frames is clipped, each with a warning naming file and line."""
+    src = _official_layout(tmp_path / "pku")
+    label = src / "Label" / "Train_Label_PKU_final" / "0002-L.txt"
+    label.write_text("3,1,2,1\n1,4925,4036,2\n51,3,9,2\n")
+    with caplog.at_level("WARNING"):
+        data = load_cache(prepare_pkummd(src, tmp_path / "out", dtype="float32"))
+    by_id = {v["id"]: v for v in data["videos"]}
+    assert by_id["0002-L"]["segments"] == [[2, 0, 2], [50, 2, 4]]
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert f"{label}:2: label row '1,4925,4036,2'" in text and f"{label}:3:" in text
+
+
 def test_validation_by_performance_is_seeded(tmp_path: Path) -> None:
     src = _official_layout(tmp_path / "pku")
     a = load_cache(prepare_pkummd(src, tmp_path / "a", val_fraction=0.5, seed=3))

@@ -71,3 +71,9 @@ def test_real_pkummd_labels_against_themselves(pkummd_root: Path) -> None:
     assert pk.extra["mAP_action_official"][0.5] == pytest.approx(24 / 51)  # 24 classes present
     exact = detection_map(pred, gt, protocol="frameset", frameset_ends="exact")
     assert exact.average_mAP == pytest.approx(1.0)
+
+
+def test_non_utf8_label_file_is_a_typed_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "0002-L.txt").write_bytes("5,1,100,2\n".encode() + b"\xff\xfe,3,4,1\n")
+    with pytest.raises(SkeletonFormatError, match=r"0002-L\.txt:2: not UTF-8"):
+        read_pkummd_folder(tmp_path, predictions=False)

@@ -104,8 +104,9 @@ def test_read_ground_truth(tmp_path: Path) -> None:
         ("kick", 1, 4, 20, 0.4, 2.0), ("wave", 0, 30, 40, 3.0, 4.0)]
     with pytest.raises(ConfigError, match="class 2 is outside the model's 1 labels"):
         read_ground_truth(labels, ["wave"], fps=10.0)
-    with pytest.raises(InputError, match="ends after"):
-        read_ground_truth(labels, ["wave", "kick"], fps=10.0, num_frames=30)
+    # past the video's end: clipped (or dropped when it starts after it), with a warning
+    assert [(g.start, g.end) for g in read_ground_truth(labels, ["wave", "kick"], fps=10.0,
+                                                         num_frames=15)] == [(4, 15)]
     with pytest.raises(InputError, match="cannot read"):
         read_ground_truth(tmp_path / "missing.txt", ["wave"], fps=10.0)
 
