@@ -125,7 +125,7 @@ def evaluate_cell(args: argparse.Namespace, cell: Cell, weights: Path, out: Path
     returns what it writes to ``result.json``."""
     import torch
 
-    from skelloc.inference.api import predict_frames
+    from skelloc.api import predict_frames
     from skelloc.inference.decode import decode_proposals
     from skelloc.metrics.detection import detection_map
     from skelloc.metrics.records import Instance

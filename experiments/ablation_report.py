@@ -209,7 +209,7 @@ def head_costs(fps: float, num_classes: int = 51, seconds: float = 20.0) -> dict
     for head in ("simple", "ufusion", "tconv"):
         args = dict(cfg.model.head_args.get(head, {}))
         model = create_model(cfg.model.architecture, num_classes=num_classes, head=head,
-                             head_args=args, **cfg.model.backbone_args).eval()
+                             head_args=args, **cfg.model.model_args).eval()
         x = torch.zeros(1, 3, t, 25, 2)
         with torch.no_grad():
             feats = model.encoder(x)

@@ -56,7 +56,7 @@ RECIPE = "pkummd-agcn64"
 RELEASE = {"none": "agcn-scratch-pkummd", "snippet": "agcn-snippet-pkummd"}
 TINY = {
     "device": "cpu",
-    "model.backbone_args": {"base_channels": 4},
+    "model.model_args": {"base_channels": 4},
     "model.head_args": {"ufusion": {"fusion_dim": 8}},
     "pretrain.feature_dim": 8,
     "pretrain.queue_size": 64,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from skelloc._version import __version__
 
 # public name -> (module, attribute)
 _LAZY: dict[str, tuple[str, str]] = {
@@ -27,12 +27,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "create_model": ("skelloc.models.factory", "create_model"),
     "list_architectures": ("skelloc.models.registry", "list_architectures"),
     "Localizer": ("skelloc.models.localizer", "Localizer"),
-    "InputSpec": ("skelloc.models.localizer", "InputSpec"),
-    "localize": ("skelloc.inference.api", "localize"),
-    "analyze": ("skelloc.inference.api", "analyze"),
+    "InputSpec": ("skelloc.model_config", "InputSpec"),
+    "localize": ("skelloc.api", "localize"),
+    "analyze": ("skelloc.api", "analyze"),
     "Localization": ("skelloc.inference.api", "Localization"),
-    "extract_features": ("skelloc.inference.api", "extract_features"),
-    "predict_frames": ("skelloc.inference.api", "predict_frames"),
+    "extract_features": ("skelloc.api", "extract_features"),
+    "predict_frames": ("skelloc.api", "predict_frames"),
     "Segment": ("skelloc.inference.segments", "Segment"),
     "SkeletonSequence": ("skelloc.skeleton.sequence", "SkeletonSequence"),
     "read": ("skelloc.io", "read"),
@@ -53,17 +53,13 @@ if TYPE_CHECKING:  # pragma: no cover
         prefetch,
         register_manifest,
     )
-    from skelloc.inference.api import (
-        Localization,
-        analyze,
-        extract_features,
-        localize,
-        predict_frames,
-    )
+    from skelloc.api import analyze, extract_features, localize, predict_frames
+    from skelloc.inference.api import Localization
     from skelloc.inference.segments import Segment
     from skelloc.io import read
     from skelloc.models.factory import create_model
-    from skelloc.models.localizer import InputSpec, Localizer
+    from skelloc.model_config import InputSpec
+    from skelloc.models.localizer import Localizer
     from skelloc.models.registry import list_architectures
     from skelloc.skeleton.sequence import SkeletonSequence
 

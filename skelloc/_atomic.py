@@ -3,8 +3,8 @@
 Readers never see a half-written cache entry, checkpoint, weights file or export: either the
 old file or the complete new one is there.  A failed write leaves no temporary file behind; a
 write killed outright (SIGKILL, power loss) leaves ``.<name>.<host>-<pid>.<random><suffix>``,
-which the next write of the same file (or :func:`remove_stale_temporaries` on its folder)
-deletes once the process that made it is gone.  A full disk (ENOSPC, EFBIG, EDQUOT) is a
+which a later process deletes once the process that made it is gone: on its first write into
+that folder, or through :func:`remove_stale_temporaries`.  A full disk (ENOSPC, EFBIG, EDQUOT) is a
 :class:`~skelloc.errors.DiskFullError`; any other write failure an
 :class:`~skelloc.errors.OutputWriteError`.  ``durable=True`` (checkpoints, weights) also
 ``fsync``\\ s the file before the rename and the folder after it.
@@ -40,6 +40,7 @@ DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 # temporaries of processes on other hosts (shared file systems) or of older versions of this
 # module are only removed once they are this old
 _FOREIGN_MAX_AGE_S = 24 * 3600.0
+_CLEANED: set[str] = set()
 _TMP = re.compile(r"^\.(?P<name>.+?)\.(?:(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.)?"
                   r"[A-Za-z0-9_]{8}(?:\.tmp|\.npy|\.incomplete)$")
 
@@ -148,7 +149,10 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp", *,
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(target.parent, target.name)
+        folder = os.path.realpath(target.parent)
+        if folder not in _CLEANED:  # once per folder and process: O(files), not O(files^2)
+            _CLEANED.add(folder)
+            remove_stale_temporaries(target.parent)
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.{_host()}-{os.getpid()}.",
                                     suffix=suffix, dir=target.parent)
         os.close(fd)

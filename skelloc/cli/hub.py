@@ -105,6 +105,10 @@ def info_cmd(
     typer.echo(f"input:        {json.dumps(e.get('input_spec', {}))}")
     names = e.get("labels", {}).get("names", [])
     typer.echo(f"classes:      {len(names)}: {', '.join(names)}")
+    typer.echo(f"inference:    {json.dumps(e.get('inference', {}))}  (output threshold "
+               "min_score, boundary_shift; override with --min-score / min_score=)")
+    if headline_metric(e):
+        typer.echo(f"accuracy:     {headline_metric(e)}")
     typer.echo(f"license:      {json.dumps(e.get('license', 'unspecified'))}")
     if e.get("hub"):
         typer.echo(f"hub:          {e['hub']['repo_id']}@{e['hub']['revision']}")

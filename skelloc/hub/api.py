@@ -100,7 +100,7 @@ def list_models(pattern: str = "*", pretrained: bool | None = None,
         return []
     if task is not None:
         names = [n for n in names
-                 if reg.models[n].raw.get("task", "temporal-action-localization") == task]
+                 if reg.models[n].task == task]
     return names
 
 

@@ -3,40 +3,27 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from skelloc.errors import IncompatibleWeightsError
 from skelloc.hub.manifest import ModelEntry
-from skelloc.hub.weights import check_metadata, load_into, read_state_dict, strip_prefix
-from skelloc.models.serialization import check_weights_fit
+from skelloc.models.weights import (
+    check_metadata,
+    check_weights_fit,
+    load_into,
+    read_state_dict,
+    strip_prefix,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skelloc.models.localizer import InputSpec, Localizer
+    from skelloc.models.localizer import Localizer
 
-__all__ = ["build_model", "make_input_spec"]
+__all__ = ["build_model"]
 
 log = logging.getLogger(__name__)
-
-_SPEC_ALIASES = {"joint_layout": "layout", "joints": "num_joints", "normalisation": "normalization"}
-
-
-def make_input_spec(spec: dict[str, Any]) -> InputSpec:
-    """Map a manifest ``input_spec`` onto :class:`InputSpec` (unknown keys are kept only in the
-    manifest, e.g. ``coordinate_frame``)."""
-    from skelloc.models.localizer import InputSpec
-
-    known = {f.name for f in fields(InputSpec)}
-    kwargs: dict[str, Any] = {}
-    for key, value in spec.items():
-        key = _SPEC_ALIASES.get(key, key)
-        if key in known:
-            kwargs[key] = float(value) if key == "fps" else value
-    return InputSpec(**kwargs)
-
 
 def build_model(entry: ModelEntry, files: dict[str, Path], *, num_classes: int | None = None,
                 device: str | torch.device = "cpu", load_head: bool = True,
@@ -65,10 +52,8 @@ def build_model(entry: ModelEntry, files: dict[str, Path], *, num_classes: int |
         return create_model(
             entry.architecture, num_classes=nc, head=entry.head_name if has_head else None,
             labels=list(entry.label_names) if nc == k else None,
-            input_spec=make_input_spec(entry.input_spec),
-            head_args=dict(entry.head_args) or None,
-            output=str(entry.raw.get("output", "softmax")),  # "sigmoid": a multi-label model
-            **entry.model_args,
+            input_spec=entry.input_spec, head_args=dict(entry.head_args) or None,
+            output=entry.output, **entry.model_args,
         )
 
     parts = ({"encoder": (full_file, "encoder."), "head": (full_file, "head.")}
@@ -78,8 +63,8 @@ def build_model(entry: ModelEntry, files: dict[str, Path], *, num_classes: int |
         parts.pop("head", None)
     check_weights_fit(make, parts)  # absurd model_args fail here, before any allocation
     model = make()
-    if entry.raw.get("inference"):  # the model's own decoder / window defaults
-        model.set_inference_defaults(**entry.raw["inference"])
+    if entry.inference:  # the model's own decoder / window defaults
+        model.set_inference_defaults(**entry.inference)
     if full_file is not None:
         full = read_state_dict(full_file, allow_pickle=allow_pickle)
         enc_sd = {kk[8:]: v for kk, v in full.items() if kk.startswith("encoder.")}

@@ -60,7 +60,7 @@ def _section_text(value: Any) -> str:
 def model_card(name: str, entry: Mapping[str, Any], *, repo_id: str | None = None,
                extra: Mapping[str, Any] | None = None) -> str:
     """Render the model card of ``entry``; ``extra`` adds sections (see ``export_model``)."""
-    from skelloc import __version__
+    from skelloc._version import __version__
 
     extra = dict(extra or {})
     repo = repo_id or "ORG/REPO"

@@ -98,7 +98,7 @@ def _hub_download(repo_id: str, filename: str, revision: str, settings: HubSetti
     import huggingface_hub
     from huggingface_hub import errors as hf_errors
 
-    from skelloc import __version__
+    from skelloc._version import __version__
 
     if not local_files_only:
         try:

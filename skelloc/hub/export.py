@@ -24,7 +24,7 @@ from skelloc.hub.api import resolve_weights
 from skelloc.hub.card import model_card
 from skelloc.hub.manifest import SCHEMA_VERSION, parse_entry, registry
 from skelloc.hub.verify import sha256_file
-from skelloc.hub.weights import full_config_from_metadata, read_metadata, read_state_dict
+from skelloc.models.weights import full_config_from_metadata, read_header, read_state_dict
 
 __all__ = ["stage_models", "export_model", "export_registered"]
 
@@ -122,9 +122,9 @@ def export_model(localizer_or_files: Any, name: str, to: PathLike, *,
     folder = Path(to)
     with tempfile.TemporaryDirectory(prefix="skelloc-export-") as tmp:
         files, head = _weights_from(localizer_or_files, Path(tmp))
-        meta = read_metadata(files["encoder"])
+        meta = read_header(files["encoder"])
         cfg = full_config_from_metadata(meta, str(files["encoder"]))
-        head_meta = read_metadata(files["head"]) if "head" in files else meta
+        head_meta = read_header(files["head"]) if "head" in files else meta
         labels = json.loads(head_meta.get("skelloc.labels", meta.get("skelloc.labels", "[]")))
         input_spec = json.loads(meta.get("skelloc.input_spec", "{}"))
         head_cfg = full_config_from_metadata(head_meta, str(files.get("head", files["encoder"])))

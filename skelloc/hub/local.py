@@ -18,12 +18,20 @@ from typing import Any
 from skelloc.errors import (
     ChecksumMismatchError,
     IncompatibleWeightsError,
+    ManifestError,
     UnsafeCheckpointError,
     WeightsNotFoundError,
 )
-from skelloc.hub.manifest import Manifest, ModelEntry, parse_entry, read_manifest
+from skelloc.hub.manifest import (
+    Manifest,
+    ModelEntry,
+    parse_entry,
+    parse_input_spec,
+    read_manifest,
+)
 from skelloc.hub.verify import sha256_file
-from skelloc.hub.weights import PICKLE_SUFFIXES, full_config_from_metadata, read_metadata
+from skelloc.model_config import default_labels
+from skelloc.models.weights import PICKLE_SUFFIXES, full_config_from_metadata, read_header
 
 __all__ = ["LocalSource", "inspect_local", "read_sha256sums", "verify_sha256sums"]
 
@@ -87,13 +95,22 @@ def _entry_from_config(cfg: dict[str, Any], name: str, origin: str) -> ModelEntr
                                        "classes")
     if not isinstance(labels, list):
         n = int(num_classes) if isinstance(num_classes, int) else 0
-        labels = [f"class_{i}" for i in range(n)]
+        labels = default_labels(n)
+    spec = cfg.get("input_spec") or {}
+    try:
+        if not isinstance(spec, dict):
+            raise ManifestError(f"{origin}: input_spec must be an object")
+        input_spec = parse_input_spec(spec, origin, "input_spec")
+    except ManifestError as err:
+        raise IncompatibleWeightsError(str(err)) from None
     return ModelEntry(
         name=name, architecture=str(cfg.get("architecture")),
-        model_args=dict(cfg.get("model_args") or {}), input_spec=dict(cfg.get("input_spec") or {}),
+        model_args=dict(cfg.get("model_args") or {}),
+        input_spec=input_spec,
         label_names=[str(x) for x in labels], head_name=cfg.get("head"),
         head_args=dict(cfg.get("head_args") or {}), classifier_keys=[], files={}, raw=cfg,
-        origin=origin,
+        origin=origin, inference=dict(cfg.get("inference") or {}),
+        output=str(cfg.get("output", "softmax")),
     )
 
 
@@ -117,7 +134,7 @@ def _json_file(path: Path) -> Any:
 
 
 def _config_from_meta(path: Path) -> dict[str, Any]:
-    meta = read_metadata(path)
+    meta = read_header(path)
     cfg = dict(full_config_from_metadata(meta, str(path)))
     for key, meta_key in (("labels", "skelloc.labels"), ("input_spec", "skelloc.input_spec")):
         if key not in cfg and meta_key in meta:

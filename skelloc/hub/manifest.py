@@ -21,7 +21,8 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from skelloc.errors import ManifestError, UnknownModelError
+from skelloc.errors import ConfigError, ManifestError, UnknownModelError
+from skelloc.model_config import InputSpec, ModelConfig
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -31,6 +32,7 @@ __all__ = [
     "Manifest",
     "parse_manifest",
     "parse_entry",
+    "parse_input_spec",
     "read_manifest",
     "packaged_manifest_path",
     "register_manifest",
@@ -47,9 +49,10 @@ _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-_INPUT_KEYS = {"layout": str, "joint_layout": str, "num_joints": int, "channels": int,
-               "fps": (int, float), "normalization": str, "max_persons": int,
-               "coordinate_frame": str}
+# the manifest's input_spec: InputSpec's fields (same names) and one informational extra
+_INPUT_KEYS = {"layout": str, "num_joints": int, "channels": int, "fps": (int, float),
+               "normalization": str, "max_persons": int, "coordinate_frame": str}
+DEFAULT_TASK = "temporal-action-localization"
 
 
 def natural_key(s: str) -> list[Any]:
@@ -81,12 +84,17 @@ class HubRef:
 
 @dataclass
 class ModelEntry:
-    """A validated manifest entry (``raw`` keeps the JSON for ``info`` and staging)."""
+    """A validated manifest entry (``raw`` keeps the JSON for ``info`` and staging).
+
+    The model fields use the vocabulary of :class:`~skelloc.model_config.ModelConfig` and
+    :class:`~skelloc.model_config.InputSpec` (the weights files' metadata): :attr:`config` is
+    the entry's ``ModelConfig``.
+    """
 
     name: str
     architecture: str
     model_args: dict[str, Any]
-    input_spec: dict[str, Any]
+    input_spec: InputSpec
     label_names: list[str]
     head_name: str | None
     head_args: dict[str, Any]
@@ -98,10 +106,20 @@ class ModelEntry:
     description: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
     origin: str = "<memory>"
+    inference: dict[str, Any] = field(default_factory=dict)
+    task: str = DEFAULT_TASK
+    output: str = "softmax"
 
     @property
     def num_classes(self) -> int:
         return len(self.label_names)
+
+    @property
+    def config(self) -> ModelConfig:
+        """The model configuration this entry describes (as stored in its weights files)."""
+        return ModelConfig(self.architecture, dict(self.model_args), self.head_name,
+                           dict(self.head_args), self.num_classes, dict(self.inference),
+                           self.output)
 
     @property
     def license_id(self) -> str:
@@ -168,11 +186,7 @@ def parse_entry(name: str, data: Any, origin: str = "<memory>") -> ModelEntry:
 
     architecture = need("architecture", str)
     model_args = need("model_args", dict)
-    input_spec = need("input_spec", dict)
-    for k, v in input_spec.items():
-        typ = _INPUT_KEYS.get(k)
-        if typ is not None and not isinstance(v, typ):
-            raise _fail(origin, f"{where}.input_spec.{k}", f"has the wrong type ({v!r})")
+    input_spec = parse_input_spec(need("input_spec", dict), origin, f"{where}.input_spec")
     labels = need("labels", dict)
     names = labels.get("names")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -248,7 +262,7 @@ def parse_entry(name: str, data: Any, origin: str = "<memory>") -> ModelEntry:
         raise _fail(origin, f"{where}.description", "must be a string")
     min_version = data.get("skelloc_min_version")
     if min_version is not None:
-        from skelloc import __version__
+        from skelloc._version import __version__
 
         if _version_tuple(__version__) < _version_tuple(str(min_version)):
             raise ManifestError(f"{origin}: model {name!r} needs skelloc>={min_version}, but "
@@ -256,13 +270,42 @@ def parse_entry(name: str, data: Any, origin: str = "<memory>") -> ModelEntry:
                                 "(pip install -U skelloc)")
     if needs_hub and hub is None:
         log.debug("%s: %s has no 'hub' section; files only from local folders", origin, name)
-    return ModelEntry(
+    inference = data.get("inference", {})
+    task = data.get("task", DEFAULT_TASK)
+    if not isinstance(task, str):
+        raise _fail(origin, f"{where}.task", "must be a string")
+    entry = ModelEntry(
         name=name, architecture=architecture, model_args=dict(model_args),
-        input_spec=dict(input_spec), label_names=list(names), head_name=head_name,
+        input_spec=input_spec, label_names=list(names), head_name=head_name,
         head_args=dict(head_args), classifier_keys=list(ckeys), files=files, hub=hub,
         mirrors=list(mirrors), aliases=list(aliases), description=description,
         raw=copy.deepcopy(data), origin=origin,
+        inference=dict(inference) if isinstance(inference, dict) else inference, task=task,
+        output=data.get("output", "softmax"),
     )
+    if not isinstance(inference, dict):
+        raise _fail(origin, f"{where}.inference", "must be an object")
+    try:
+        entry.config  # noqa: B018 - validates the inference keys and the output
+    except ConfigError as err:
+        raise _fail(origin, where, str(err)) from None
+    return entry
+
+
+def parse_input_spec(data: dict[str, Any], origin: str, where: str) -> InputSpec:
+    """A manifest's ``input_spec`` (the :class:`InputSpec` fields; ``coordinate_frame`` is
+    informational) as an :class:`InputSpec`."""
+    for k, v in data.items():
+        typ = _INPUT_KEYS.get(k)
+        if typ is None:
+            raise _fail(origin, f"{where}.{k}", f"unknown field (known: {', '.join(_INPUT_KEYS)})")
+        if not isinstance(v, typ) or isinstance(v, bool):
+            raise _fail(origin, f"{where}.{k}", f"has the wrong type ({v!r})")
+    try:
+        return InputSpec.from_dict({k: float(v) if k == "fps" else v for k, v in data.items()
+                                    if k != "coordinate_frame"})
+    except ConfigError as err:
+        raise _fail(origin, where, str(err)) from None
 
 
 def parse_manifest(data: Any, origin: str = "<memory>") -> Manifest:

@@ -45,12 +45,12 @@ def _detects(e: Any) -> str:
 
 def _input(e: Any) -> str:
     spec = e.input_spec
-    layout = spec.get("layout", spec.get("joint_layout", "?"))
-    channels = int(spec.get("channels", 3))
+    layout = spec.layout
+    channels = spec.channels
     kind = {3: "3D", 2: "2D"}.get(channels, f"{channels}-channel")
     sensor = " Kinect v2" if "kinect-v2" in (e.raw.get("card") or {}).get("tags", []) else ""
-    persons = spec.get("max_persons")
-    return (f"{kind}{sensor}, `{layout}` ({spec.get('num_joints', '?')} joints)"
+    persons = spec.max_persons
+    return (f"{kind}{sensor}, `{layout}` ({spec.num_joints} joints)"
             + (f", up to {persons} persons" if persons else ""))
 
 
@@ -85,13 +85,10 @@ def models_table(pattern: str = "*") -> str:
             "|---|---|---|---|---|---|"]
     for name in reg.names(pattern):
         e = reg.models[name]
-        fps = e.input_spec.get("fps", "?")
+        fps = e.input_spec.fps
         default = " (default)" if reg.default == name else ""
         rows.append(f"| `{name}`{default} | {_detects(e)} | {_input(e)} | any; resampled to "
-                    f"{fps:g} fps (no rate given: 30) | {_accuracy(e)} | {_output(e)} |"
-                    if isinstance(fps, int | float) else
-                    f"| `{name}`{default} | {_detects(e)} | {_input(e)} | ? | {_accuracy(e)} | "
-                    f"{_output(e)} |")
+                    f"{fps:g} fps (no rate given: 30) | {_accuracy(e)} | {_output(e)} |")
     if len(rows) == 2:
         rows.append("| (no models in the manifest yet) | | | | | |")
     return "\n".join(rows) + "\n"

@@ -1,12 +1,17 @@
 """The inference API: frame probabilities, segments and features for any skeleton input.
 
-All three functions take the same inputs (a ``(T, V, C)`` / ``(T, M, V, C)`` array or tensor,
-or a :class:`~skelloc.skeleton.sequence.SkeletonSequence`) and a model (``None`` for the
-bundled default, a name or path for :func:`skelloc.load`, or a loaded
-:class:`~skelloc.models.localizer.Localizer`). Inputs are validated and prepared
-(:mod:`skelloc.inference.validate`), run through the model in batched sliding windows
-(:mod:`skelloc.inference.windowing`) and mapped back to the *input's* frames: outputs have
-one row per input frame whatever the model's frame rate.
+Every function takes the same inputs (a ``(T, V, C)`` / ``(T, M, V, C)`` array or tensor,
+or a :class:`~skelloc.skeleton.sequence.SkeletonSequence`), a loaded model (anything with the
+:class:`FrameModel` members, e.g. a :class:`~skelloc.models.localizer.Localizer`) and the
+:class:`InferenceOptions`. Inputs are validated and prepared (:mod:`skelloc.inference.validate`),
+run through the model in batched sliding windows (:mod:`skelloc.inference.windowing`) and mapped
+back to the *input's* frames: outputs have one row per input frame whatever the model's frame
+rate.
+
+This layer sits below :mod:`skelloc.models` and :mod:`skelloc.hub` (docs/ARCHITECTURE.md): it
+never loads a model by name. The public functions :func:`skelloc.localize`,
+:func:`skelloc.predict_frames`, ... (:mod:`skelloc.api`) resolve ``None`` or a name to a model
+first and then call this module.
 """
 
 from __future__ import annotations
@@ -14,10 +19,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
-from os import PathLike
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 import numpy as np
 import torch
@@ -27,22 +31,24 @@ from skelloc.inference.decode import Detection, decode
 from skelloc.inference.segments import Segment
 from skelloc.inference.validate import NonFinitePolicy, as_sequence, prepare_input
 from skelloc.inference.windowing import WindowConfig, sliding_window_apply
-from skelloc.models.fuse import inference_model
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skelloc.models.localizer import Localizer
+    from skelloc.model_config import InputSpec, ModelConfig
     from skelloc.skeleton.sequence import SkeletonSequence
 
 __all__ = [
+    "FrameModel",
+    "InferenceOptions",
     "Localization",
     "analyze",
+    "boundary_shift",
+    "check_model",
     "extract_features",
     "localize",
     "boundary_shift",
     "map_to_input",
     "output_threshold",
     "predict_frames",
-    "resolve_model",
     "window_config",
 ]
 
@@ -59,12 +65,60 @@ DEFAULT_BATCH_SIZE = {"cpu": 1, "cuda": 8}
 
 
 # --------------------------------------------------------------------------- model handling
-def resolve_model(model: Any = None) -> Localizer:
-    """``None`` → :func:`skelloc.load` (bundled default); str/path → ``skelloc.load(model)``."""
-    if model is None or isinstance(model, (str, PathLike)):
-        from skelloc.hub.api import load
+class FrameModel(Protocol):
+    """What this module needs of a model (a :class:`~skelloc.models.localizer.Localizer` has
+    it all): ``model(x)`` gives frame logits ``(N, K+1, T)``, ``forward_features`` frame
+    features, ``input_spec`` what to feed it. ``inference_form()`` (optional) returns the
+    equivalent faster module to run (:mod:`skelloc.models.fuse`)."""
 
-        return load() if model is None else load(str(model))
+    input_spec: InputSpec
+    labels: list[str]
+    config: ModelConfig | None
+    training: bool
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def forward_features(self, x: torch.Tensor, level: str = ..., native: bool = ...
+                         ) -> torch.Tensor: ...
+
+    def parameters(self, recurse: bool = ...) -> Iterator[torch.nn.Parameter]: ...
+
+    def eval(self) -> Any: ...
+
+    def train(self, mode: bool = ...) -> Any: ...
+
+    def to(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """How a model runs over a sequence: the keyword arguments shared by
+    :func:`skelloc.predict_frames`, :func:`skelloc.localize`, :func:`skelloc.analyze` and
+    :func:`skelloc.extract_features` (documented there)."""
+
+    fps: float | None = None
+    layout: str | None = None
+    batch_size: int | None = None
+    device: str | torch.device | None = None
+    window: int | None = None
+    overlap: int | None = None
+    nonfinite: NonFinitePolicy = "error"
+    fuse: bool = True
+    precision: Precision = "fp32"
+
+    @classmethod
+    def split(
+        cls, kwargs: Mapping[str, Any], base: InferenceOptions | None = None
+    ) -> tuple[InferenceOptions, dict[str, Any]]:
+        """``base`` (default: the defaults) updated with the options among ``kwargs``, and the
+        other keyword arguments."""
+        names = {f.name for f in fields(cls)}
+        options = replace(base or cls(), **{k: v for k, v in kwargs.items() if k in names})
+        return options, {k: v for k, v in kwargs.items() if k not in names}
+
+
+def check_model(model: Any) -> FrameModel:
+    """``model`` itself when it is a loaded model, else :class:`ConfigError`."""
     if isinstance(model, torch.nn.Module) and hasattr(model, "input_spec"):
         return model  # type: ignore[return-value]
     raise ConfigError(
@@ -171,7 +225,7 @@ def _run_windows(
 ) -> tuple[np.ndarray, int]:
     """``(D, T_out)`` model output at the model's frame rate, and its stride.
 
-    With ``fuse`` the windows run through the model's cached inference form
+    With ``fuse`` the windows run through the model's ``inference_form()`` when it has one
     (:func:`skelloc.models.fuse.inference_model`: BatchNorms folded, graph precomputed);
     ``precision="bf16"`` runs them under bfloat16 autocast."""
     if precision not in ("fp32", "bf16"):
@@ -187,7 +241,8 @@ def _run_windows(
     # which made autocast slower than fp32 for small networks); elsewhere bf16 autocast.
     bf16_weights = precision == "bf16" and device.type == "cuda"
     with _inference_mode(model, device):
-        net = inference_model(model) if fuse else model
+        inference_form = getattr(model, "inference_form", None) if fuse else None
+        net = inference_form() if inference_form is not None else model
         if bf16_weights:
             net = bf16_copy(net)
 
@@ -247,72 +302,28 @@ def _activate(logits: np.ndarray, model: Any) -> np.ndarray:
 
 
 def _probabilities(
-    seq: Any,
-    model: Any,
-    *,
-    fps: float | None,
-    layout: str | None,
-    batch_size: int | None,
-    device: str | torch.device | None,
-    window: int | None,
-    overlap: int | None,
-    nonfinite: NonFinitePolicy,
-    fuse: bool,
-    precision: Precision,
-) -> tuple[Any, _Run, np.ndarray]:
+    seq: Any, model: Any, options: InferenceOptions
+) -> tuple[FrameModel, _Run, np.ndarray]:
     """The model, the prepared run and ``(T_model, K+1)`` probabilities at the model's rate."""
-    net = resolve_model(model)
-    dev = _resolve_device(net, device)
-    run = _prepare(seq, net, fps, layout, nonfinite, dev)
-    windows = window_config(net, window, overlap, batch_size, device=dev)
-    logits, _ = _run_windows(net, run, "logits", device=dev, windows=windows, fuse=fuse,
-                             precision=precision)
+    net = check_model(model)
+    dev = _resolve_device(net, options.device)  # type: ignore[arg-type]
+    run = _prepare(seq, net, options.fps, options.layout, options.nonfinite, dev)
+    windows = window_config(net, options.window, options.overlap, options.batch_size, device=dev)
+    logits, _ = _run_windows(net, run, "logits", device=dev, windows=windows, fuse=options.fuse,
+                             precision=options.precision)
     return net, run, _activate(logits, net)
 
 
-# --------------------------------------------------------------------------- public API
+# --------------------------------------------------------------------------- the API
 def predict_frames(
-    seq: Any,
-    model: Any = None,
-    *,
-    fps: float | None = None,
-    layout: str | None = None,
-    batch_size: int | None = None,
-    device: str | torch.device | None = None,
-    window: int | None = None,
-    overlap: int | None = None,
-    nonfinite: NonFinitePolicy = "error",
-    fuse: bool = True,
-    precision: Precision = "fp32",
+    seq: Any, model: Any, options: InferenceOptions | None = None, **kwargs: Any
 ) -> np.ndarray:
-    """Per-frame class probabilities ``(T_in, K+1)`` (background last) at the input's frames.
-
-    Rows sum to one for a single-label model (softmax); a multi-label model
-    (``model.output == "sigmoid"``) gives each class, background included, its own probability,
-    so overlapping actions can all be high at once.
-
-    Args:
-        seq: ``(T, V, C)`` / ``(T, M, V, C)`` array or tensor, or a ``SkeletonSequence``.
-        model: a ``Localizer``, a model name or path, or ``None`` for the bundled default.
-        fps: the input's frame rate (default: the sequence's; for a raw array, the model's).
-        layout: the input's joint layout (default: the sequence's; for a raw array, the
-            model's when the joint count matches).
-        batch_size: windows per forward pass (default 1 on the CPU, 8 on a GPU).
-        device: ``"cpu"``, ``"cuda"``...; default the model's device. CUDA falls back to the
-            CPU with a warning when unavailable.
-        window, overlap: sliding-window size and overlap in model frames (default: the model
-            config's, else 1024 / 256).
-        nonfinite: ``"error"`` or ``"interpolate"`` for NaN/inf coordinates.
-        fuse: run the model's inference form (BatchNorms folded into the convolutions, the
-            graph precomputed; same outputs to ~1e-6, about 2x faster on a CPU). ``False``
-            runs the modules as they are (e.g. to debug a custom backbone).
-        precision: ``"fp32"``, or ``"bf16"`` (bfloat16 autocast, meant for GPUs;
-            probabilities then differ from fp32 by up to ~0.02).
-    """
-    net, run, probs = _probabilities(
-        seq, model, fps=fps, layout=layout, batch_size=batch_size, device=device,
-        window=window, overlap=overlap, nonfinite=nonfinite, fuse=fuse, precision=precision,
-    )
+    """Per-frame class probabilities ``(T_in, K+1)`` (background last) at the input's frames
+    (see :func:`skelloc.predict_frames`). Keyword arguments override fields of ``options``."""
+    opts, rest = InferenceOptions.split(kwargs, options)
+    if rest:
+        raise TypeError(f"predict_frames() got unexpected keyword arguments {sorted(rest)}")
+    net, run, probs = _probabilities(seq, model, opts)
     return map_to_input(probs, float(net.input_spec.fps), run.input_fps, run.input_frames)
 
 
@@ -336,29 +347,17 @@ class Localization:
 
 def analyze(
     seq: Any,
-    model: Any = None,
+    model: Any,
+    options: InferenceOptions | None = None,
     *,
-    fps: float | None = None,
-    layout: str | None = None,
     decoder: str | None = None,
-    batch_size: int | None = None,
-    device: str | torch.device | None = None,
-    window: int | None = None,
-    overlap: int | None = None,
-    nonfinite: NonFinitePolicy = "error",
-    fuse: bool = True,
-    precision: Precision = "fp32",
     min_score: float | None = None,
-    **decoder_args: Any,
+    **kwargs: Any,
 ) -> Localization:
-    """Segments and per-frame probabilities from one forward pass (for plots and reports).
-
-    Arguments are those of :func:`localize`; ``analyze(...).segments == localize(...)``.
-    """
-    net, run, probs = _probabilities(
-        seq, model, fps=fps, layout=layout, batch_size=batch_size, device=device,
-        window=window, overlap=overlap, nonfinite=nonfinite, fuse=fuse, precision=precision,
-    )
+    """Segments and per-frame probabilities from one forward pass (see :func:`skelloc.analyze`).
+    Keyword arguments override fields of ``options``; the others go to the decoder."""
+    opts, decoder_args = InferenceOptions.split(kwargs, options)
+    net, run, probs = _probabilities(seq, model, opts)
     model_fps = float(net.input_spec.fps)
     segments = _decode(net, run, probs, decoder, decoder_args, min_score)
     return Localization(
@@ -371,84 +370,61 @@ def analyze(
 
 def localize(
     seq: Any,
-    model: Any = None,
+    model: Any,
+    options: InferenceOptions | None = None,
     *,
-    fps: float | None = None,
-    layout: str | None = None,
     decoder: str | None = None,
-    batch_size: int | None = None,
-    device: str | torch.device | None = None,
-    window: int | None = None,
-    overlap: int | None = None,
-    nonfinite: NonFinitePolicy = "error",
-    fuse: bool = True,
-    precision: Precision = "fp32",
     min_score: float | None = None,
-    **decoder_args: Any,
+    **kwargs: Any,
 ) -> list[Segment]:
-    """Detect action segments.
-
-    Segments scoring below ``min_score`` are dropped: by default the model's own output
-    threshold (its inference default ``min_score``, chosen on its validation split as the
-    score that maximises F1 at tIoU 0.5; 0 for a model without one). ``min_score=0`` returns
-    every proposal, which is what mAP evaluation needs. A model's ``boundary_shift``
-    inference default (seconds added to starts and ends, calibrated on its validation split)
-    is applied to every segment.
-
-    Probabilities are decoded at the model's frame rate (so the decoders' frame-count
-    parameters mean the same for every input) and the segment bounds are then mapped to the
-    input's frames (start rounded down, exclusive end up); ``start_s`` / ``end_s`` use the
-    input's fps. The decoder is ``decoder``
-    (``"proposals"`` or ``"argmax"``), else the model config's ``decoder`` (a name, or a dict
-    with ``name`` and default arguments), else ``"proposals"`` (the paper's method);
-    ``decoder_args`` go to it (see :mod:`skelloc.inference.decode`). Other arguments are as in
-    :func:`predict_frames`. :func:`analyze` also returns the frame probabilities.
-    """
-    net, run, probs = _probabilities(
-        seq, model, fps=fps, layout=layout, batch_size=batch_size, device=device,
-        window=window, overlap=overlap, nonfinite=nonfinite, fuse=fuse, precision=precision,
-    )
+    """Detect action segments (see :func:`skelloc.localize`). Keyword arguments override fields
+    of ``options``; the others go to the decoder."""
+    opts, decoder_args = InferenceOptions.split(kwargs, options)
+    net, run, probs = _probabilities(seq, model, opts)
     return _decode(net, run, probs, decoder, decoder_args, min_score)
+
+
+@overload
+def extract_features(
+    seq: Any, model: Any, options: InferenceOptions | None = ..., *,
+    level: Literal["fused", "encoder"] | None = ..., native: Literal[False] = ..., **kwargs: Any,
+) -> np.ndarray: ...
+
+
+@overload
+def extract_features(
+    seq: Any, model: Any, options: InferenceOptions | None = ..., *,
+    level: Literal["fused", "encoder"] | None = ..., native: Literal[True], **kwargs: Any,
+) -> tuple[np.ndarray, float]: ...
 
 
 def extract_features(
     seq: Any,
-    model: Any = None,
+    model: Any,
+    options: InferenceOptions | None = None,
     *,
     level: Literal["fused", "encoder"] | None = None,
-    fps: float | None = None,
-    layout: str | None = None,
     native: bool = False,
-    batch_size: int | None = None,
-    device: str | torch.device | None = None,
-    window: int | None = None,
-    overlap: int | None = None,
-    nonfinite: NonFinitePolicy = "error",
-    fuse: bool = True,
-    precision: Precision = "fp32",
+    **kwargs: Any,
 ) -> np.ndarray | tuple[np.ndarray, float]:
-    """Frame features ``(T_in, D)``: the head's fused map (``level="fused"``) or the encoder's
-    last block, pooled over joints and persons (``level="encoder"``).
-
-    With ``native=True`` the features stay at the model's native temporal stride and frame
-    rate and ``(features (T_native, D), stride)`` is returned, ``stride`` being the number of
-    *input* frames per feature row (``model stride × input fps / model fps``; feature ``i``
-    starts at input frame ``i · stride``).
-
-    ``level=None`` (default) is ``"fused"`` for a model with a head and ``"encoder"`` for an
-    encoder-only model (``head=None`` or loaded with ``load_head=False``).
-    """
+    """Frame features ``(T_in, D)``, or ``(features (T_native, D), stride)`` with
+    ``native=True`` (see :func:`skelloc.extract_features`). Keyword arguments override fields
+    of ``options``. ``level=None`` is ``"fused"`` for a model with a head and ``"encoder"`` for
+    an encoder-only model."""
     if level not in (None, "fused", "encoder"):
         raise ConfigError(f"level must be 'fused' or 'encoder', got {level!r}")
-    net = resolve_model(model)
+    opts, rest = InferenceOptions.split(kwargs, options)
+    if rest:
+        raise TypeError(f"extract_features() got unexpected keyword arguments {sorted(rest)}")
+    net = check_model(model)
     if level is None:
         level = "encoder" if getattr(net, "head", None) is None else "fused"
-    dev = _resolve_device(net, device)
-    run = _prepare(seq, net, fps, layout, nonfinite, dev)
-    windows = window_config(net, window, overlap, batch_size, device=dev)
+    dev = _resolve_device(net, opts.device)  # type: ignore[arg-type]
+    run = _prepare(seq, net, opts.fps, opts.layout, opts.nonfinite, dev)
+    windows = window_config(net, opts.window, opts.overlap, opts.batch_size, device=dev)
     feats, stride = _run_windows(
-        net, run, "features", level=level, native=native, device=dev, windows=windows, fuse=fuse,
-        precision=precision,
+        net, run, "features", level=level, native=native, device=dev, windows=windows,
+        fuse=opts.fuse, precision=opts.precision,
     )
     model_fps = float(net.input_spec.fps)
     if native:

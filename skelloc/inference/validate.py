@@ -29,7 +29,7 @@ from skelloc.errors import (
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 if TYPE_CHECKING:  # pragma: no cover
-    from skelloc.models.localizer import InputSpec
+    from skelloc.model_config import InputSpec
 
 __all__ = [
     "NonFinitePolicy",

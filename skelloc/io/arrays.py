@@ -191,7 +191,8 @@ def read_npz(path: Path, *, key: str | None = None, fps: float | None = None,
     regular_file_size(path, 2 * MAX_ARRAY_BYTES, ".npz archive")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            UnicodeDecodeError, KeyError, IndexError, TypeError) as err:
         raise SkeletonFormatError(f"not a valid .npz archive ({_first_line(err)})",
                                   path=path) from None
     with archive:

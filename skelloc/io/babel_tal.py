@@ -112,7 +112,7 @@ def read_bt_classes(path: Path | str) -> list[str]:
         if not line.strip():
             continue
         parts = line.split(None, 1)
-        if len(parts) != 2 or not parts[0].isdigit():
+        if len(parts) != 2 or not (parts[0].isascii() and parts[0].isdigit()):
             raise SkeletonFormatError(f"expected '<id> <name>', found {line[:40]!r}", path=path,
                                       line=i)
         table[int(parts[0])] = parts[1].strip()
@@ -133,7 +133,11 @@ def load_amass_to_babel(path: Path | str) -> dict[str, tuple[int, int]]:
         if not match:
             logger.info("%s: %s is not a CMU motion; skipped", path, amass)
             continue
-        out[str(int(str(sid)))] = (int(match.group(2)), int(match.group(3)))
+        if isinstance(sid, bool) or not (isinstance(sid, int) or (
+                isinstance(sid, str) and sid.isascii() and sid.isdigit())):
+            raise SkeletonFormatError(f"{amass}: babel_sid {str(sid)[:20]!r} is not an integer",
+                                      path=path)
+        out[str(int(sid))] = (int(match.group(2)), int(match.group(3)))
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from skelloc.io._text import as_float, load_json, read_text
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 __all__ = ["read_mmpose", "read_openpose", "read_mediapipe", "track_persons", "Detection"]
+
+logger = logging.getLogger(__name__)
 
 _SELECT = ("largest", "confident")
 _MP_NAMES = (
@@ -116,7 +119,7 @@ def _points(values: Any, scores: Any, path: Path, where: str) -> np.ndarray:
     try:
         pts = np.asarray(values, dtype=np.float64)
         sc = None if scores is None else np.asarray(scores, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SkeletonFormatError(f"{where}: keypoints are not numeric arrays", path=path) \
             from None
     if pts.ndim != 2 or pts.shape[1] not in (2, 3) or len(pts) == 0:
@@ -159,6 +162,12 @@ def _finish(frames: list[list[Detection]], path: Path, layout: str | None, fps: 
                                   path=path)
     v, c = shapes.pop()
     joints = track_persons(frames, v, c, max_persons=max_persons, select=select)
+    crowded = sum(len(dets) > max_persons for dets in frames)
+    if crowded and max_persons == 1:
+        logger.warning("%s: %d of %d frames show more than one person and max_persons=1 keeps "
+                       "one; a two-person action needs max_persons=2 (the bundled models take "
+                       "2; skelloc localize reads as many as the model takes)", path, crowded,
+                       len(frames))
     meta = {"confidence": True, **fmt_meta}
     rate = assume_fps() if fps is None else as_float(fps, path, "fps")
     if not 0 < rate <= 100_000:
@@ -390,7 +399,7 @@ def read_mediapipe(path: Path, *, fps: float | None = None, layout: str | None =
         data = load_json(path)
         if isinstance(data, dict) and "frames" in data:
             if fps is None and isinstance(data.get("fps"), (int, float)):
-                fps = float(data["fps"])
+                fps = as_float(data["fps"], path, "fps")
             data = data["frames"]
         elif isinstance(data, dict):
             data = [data]

@@ -79,6 +79,12 @@ def write_segments_json(path: Path | str,
                                                     indent=1) + "\n")
 
 
+def _check_finite(segments: Sequence[Segment]) -> None:
+    for s in segments:
+        if not all(math.isfinite(v) for v in (s.start_s, s.end_s, s.score)):
+            raise ValueError("NaN or infinite time or score")
+
+
 def read_segments_json(path: Path | str) -> dict[str, list[Segment]]:
     """Read a results JSON written by :func:`write_segments_json` (frames needed)."""
     from skelloc.io._text import load_json
@@ -95,7 +101,8 @@ def read_segments_json(path: Path | str) -> dict[str, list[Segment]]:
                                 int(d["frames"][0]), int(d["frames"][1]),
                                 float(d["segment"][0]), float(d["segment"][1]),
                                 float(d["score"])) for d in items]
-        except (KeyError, IndexError, TypeError, ValueError) as err:
+            _check_finite(out[vid])
+        except (KeyError, IndexError, TypeError, ValueError, OverflowError) as err:
             raise SkeletonFormatError(f"malformed result for video {vid!r}: {err!r}",
                                       path=path) from None
     return out
@@ -131,8 +138,9 @@ def read_segments_csv(path: Path | str) -> dict[str, list[Segment]]:
             seg = Segment(str(row["label"]), int(row["label_id"]), int(row["start"]),
                           int(row["end"]), float(row["start_s"]), float(row["end_s"]),
                           float(row["score"]))
+            _check_finite([seg])
             video = str(row["video"])
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, OverflowError) as err:
             raise SkeletonFormatError(f"malformed row ({err!r})", path=path, line=i) from None
         out.setdefault(video, []).append(seg)
     return out

@@ -86,7 +86,7 @@ def read_anet_json(path: str | os.PathLike, *, predictions: bool,
                 if not all(math.isfinite(v) for v in (float(s), float(e), score or 0.0)):
                     raise ValueError("NaN or infinite value")
                 out.append(Instance(str(video), _label(item["label"]), float(s), float(e), score))
-            except (KeyError, TypeError, ValueError) as err:
+            except (KeyError, TypeError, ValueError, OverflowError) as err:
                 raise SkeletonFormatError(
                     f"video {video!r}, instance {k}: {type(err).__name__}: {err}",
                     path=path) from None

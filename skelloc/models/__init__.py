@@ -1,4 +1,4 @@
-"""skelloc.models: backbones, frame heads, the Localizer, the factory and serialization.
+"""skelloc.models: backbones, frame heads, the Localizer, the factory and the weights file format.
 
 Names are imported lazily (no import-time work)::
 
@@ -15,10 +15,10 @@ _LAZY: dict[str, str] = {
     "create_model": "skelloc.models.factory",
     "create_from_config": "skelloc.models.factory",
     "Localizer": "skelloc.models.localizer",
-    "InputSpec": "skelloc.models.localizer",
-    "ModelConfig": "skelloc.models.localizer",
-    "save_model": "skelloc.models.serialization",
-    "load_model": "skelloc.models.serialization",
+    "InputSpec": "skelloc.model_config",
+    "ModelConfig": "skelloc.model_config",
+    "save_model": "skelloc.models.weights",
+    "load_model": "skelloc.models.localizer",
     "register_backbone": "skelloc.models.registry",
     "register_head": "skelloc.models.registry",
     "build_backbone": "skelloc.models.registry",

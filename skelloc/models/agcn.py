@@ -43,7 +43,6 @@ from skelloc.models.base import (
     cumulative_strides,
     resolve_strides,
 )
-from skelloc.models.registry import register_backbone
 
 __all__ = ["AttentionGraphUnit", "AdaptiveGraphConv", "TemporalUnit", "AGCNUnit", "AGCN", "residual_branch"]
 
@@ -187,7 +186,6 @@ def agcn_channels(base_channels: int) -> list[int]:
     return [b] * 4 + [2 * b] * 3 + [4 * b] * 3
 
 
-@register_backbone("agcn")
 class AGCN(BackboneBase):
     """2s-AGCN joint-stream encoder, blocks ``l1``..``l10``.
 

@@ -17,15 +17,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from skelloc.errors import ConfigError
-from skelloc.models.localizer import InputSpec, Localizer, ModelConfig
+from skelloc.model_config import InputSpec, ModelConfig, default_labels
+from skelloc.models.localizer import Localizer
 from skelloc.models.registry import build_backbone, build_head, get_backbone_class, get_head_class
 
 __all__ = ["create_model", "create_from_config", "default_labels"]
-
-
-def default_labels(num_classes: int) -> list[str]:
-    """Placeholder class names ``class_0 .. class_{K-1}``."""
-    return [f"class_{i}" for i in range(int(num_classes))]
 
 
 def _jsonable(args: Mapping[str, Any], what: str) -> dict[str, Any]:
@@ -47,7 +43,7 @@ def create_model(
     input_spec: InputSpec | Mapping[str, Any] | None = None,
     head_args: Mapping[str, Any] | None = None,
     output: str = "softmax",
-    **backbone_args: Any,
+    **model_args: Any,
 ) -> Localizer:
     """Build a randomly initialised model.
 
@@ -60,7 +56,8 @@ def create_model(
         head_args: extra keyword arguments of the head (e.g. ``fusion_dim``).
         output: ``"softmax"`` (one class per frame) or ``"sigmoid"`` (independent per-class
             probabilities, for multi-label ground truth such as BABEL's overlapping actions).
-        **backbone_args: keyword arguments of the backbone (e.g. ``base_channels=16``).
+        **model_args: keyword arguments of the backbone (e.g. ``base_channels=16``), recorded
+            as the config's ``model_args``.
 
     Raises:
         UnknownArchitectureError: unknown architecture or head name (with close matches).
@@ -89,7 +86,7 @@ def create_model(
     if head is not None and num_classes < 1:
         raise ConfigError(f"head {head!r} needs num_classes >= 1, got {num_classes}")
 
-    model_args = _jsonable(backbone_args, "backbone arguments")
+    model_args = _jsonable(model_args, "backbone arguments")
     h_args = _jsonable(head_args or {}, "head_args")
     encoder = build_backbone(architecture, **model_args)
     head_module = None
@@ -117,18 +114,6 @@ def create_from_config(
     labels: Sequence[str] | None = None,
     input_spec: InputSpec | Mapping[str, Any] | None = None,
 ) -> Localizer:
-    """Rebuild a model from its :class:`ModelConfig` (or its JSON dict)."""
-    cfg = config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config)
-    model = create_model(
-        cfg.architecture,
-        num_classes=cfg.num_classes,
-        head=cfg.head,
-        labels=labels,
-        input_spec=input_spec,
-        head_args=cfg.head_args,
-        output=cfg.output,
-        **cfg.model_args,
-    )
-    if cfg.inference:
-        model.set_inference_defaults(**cfg.inference)
-    return model
+    """Rebuild a model from its :class:`ModelConfig` (or its JSON dict); see
+    :meth:`Localizer.from_config`."""
+    return Localizer.from_config(config, labels=labels, input_spec=input_spec)

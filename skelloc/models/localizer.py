@@ -3,140 +3,43 @@
 ``forward(x)`` maps ``(N, C, T, V, M)`` to frame logits ``(N, K + 1, T)`` with the background
 class last (index ``K``). ``forward_features`` gives frame-aligned features. The user-facing
 helpers (``predict_frames``, ``localize``, ``extract_features``) live in
-:mod:`skelloc.inference.api` and are only forwarded from here.
+:mod:`skelloc.inference.api` (a lower layer) and are only forwarded from here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
-from skelloc.errors import ConfigError
+from skelloc.errors import ConfigError, IncompatibleWeightsError, WeightsNotFoundError
+from skelloc.model_config import INFERENCE_KEYS, OUTPUTS, InputSpec, ModelConfig, default_labels
 from skelloc.models.base import interpolate_linear, pool_joints_persons
+from skelloc.models.weights import (
+    CONFIG_FILE,
+    ENCODER_FILE,
+    HEAD_FILE,
+    WeightsMetadata,
+    first_line,
+    check_weights_fit,
+    load_into,
+    read_metadata,
+    read_state_dict,
+    save_model,
+)
 
-__all__ = ["InputSpec", "ModelConfig", "Localizer"]
+__all__ = ["INFERENCE_KEYS", "OUTPUTS", "InputSpec", "Localizer", "ModelConfig", "load_model",
+           "model_from_files"]
 
-
-def _from_mapping(cls: type, data: Mapping[str, Any], what: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{what} must be a mapping, got {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"unknown {what} field(s) {unknown}; known: {sorted(names)}")
-    return cls(**dict(data))
-
-
-#: per-model inference defaults a :class:`ModelConfig` may carry (see ``skelloc.inference``)
-INFERENCE_KEYS = ("decoder", "window", "window_overlap", "window_weighting", "min_score",
-                  "boundary_shift")
-#: how frame logits become probabilities: one softmax over K+1 classes (one label per frame), or
-#: an independent sigmoid per class (multi-label: overlapping actions can all be found)
-OUTPUTS = ("softmax", "sigmoid")
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """What the model expects as input (checked by :mod:`skelloc.inference`)."""
-
-    layout: str = "ntu25"
-    num_joints: int = 25
-    channels: int = 3
-    fps: float = 30.0
-    normalization: str = "ntu"
-    max_persons: int = 2
-
-    def __post_init__(self) -> None:
-        if self.num_joints < 1 or self.channels < 1 or self.max_persons < 1 or not self.fps > 0:
-            raise ConfigError(f"invalid input spec {self}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> InputSpec:
-        return _from_mapping(cls, data, "input spec")  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild a model: ``create_model(architecture, ...)`` arguments.
-
-    Also readable like a mapping (``config["architecture"]``), matching its JSON form.
-    ``inference`` holds the model's own inference defaults (keys in :data:`INFERENCE_KEYS`:
-    ``decoder`` — a name or ``{"name": ..., **args}`` —, ``window``, ``window_overlap``,
-    ``window_weighting``, ``min_score`` — the output threshold :func:`skelloc.localize`
-    applies — and ``boundary_shift`` — ``[start, end]`` seconds added to every decoded
-    segment's bounds, the boundary calibration); :meth:`get` looks them up too, so
-    ``config.get("decoder")`` works.
-    """
-
-    architecture: str
-    model_args: dict[str, Any] = field(default_factory=dict)
-    head: str | None = "ufusion"
-    head_args: dict[str, Any] = field(default_factory=dict)
-    num_classes: int = 0
-    inference: dict[str, Any] = field(default_factory=dict)
-    output: str = "softmax"
-
-    def __post_init__(self) -> None:
-        if self.output not in OUTPUTS:
-            raise ConfigError(f"output must be one of {list(OUTPUTS)}, got {self.output!r}")
-        unknown = sorted(set(self.inference or {}) - set(INFERENCE_KEYS))
-        if unknown:
-            raise ConfigError(f"unknown inference setting(s) {unknown}; known: "
-                              f"{list(INFERENCE_KEYS)}")
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "architecture": self.architecture,
-            "model_args": dict(self.model_args),
-            "head": self.head,
-            "head_args": dict(self.head_args),
-            "num_classes": self.num_classes,
-        }
-        if self.inference:
-            out["inference"] = dict(self.inference)
-        if self.output != "softmax":  # single-label files stay byte-identical
-            out["output"] = self.output
-        return out
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
-        cfg = _from_mapping(cls, data, "model config")
-        return dataclasses.replace(
-            cfg,
-            model_args=dict(cfg.model_args or {}),
-            head_args=dict(cfg.head_args or {}),
-            num_classes=int(cfg.num_classes),
-            inference=dict(cfg.inference or {}),
-        )
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in {f.name for f in dataclasses.fields(self)}:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in INFERENCE_KEYS:
-            value = (self.inference or {}).get(key)
-            return default if value is None else value
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def keys(self) -> Iterator[str]:
-        return iter(f.name for f in dataclasses.fields(self))
+logger = logging.getLogger(__name__)
 
 
 class Localizer(nn.Module):
@@ -275,7 +178,6 @@ class Localizer(nn.Module):
         head_args: Mapping[str, Any] | None = None,
     ) -> None:
         """Replace the head with a freshly initialised one (e.g. a new class count)."""
-        from skelloc.models.factory import default_labels
         from skelloc.models.registry import build_head
 
         if self.config is None:
@@ -306,43 +208,253 @@ class Localizer(nn.Module):
             self.config, head=name, head_args=args, num_classes=len(new_labels)
         )
 
-    # ------------------------------------------------------------------ delegation
+    # ------------------------------------------------------------------ inference
+    def inference_form(self) -> nn.Module:
+        """The equivalent, faster module that inference runs (cached; see
+        :func:`skelloc.models.fuse.inference_model`)."""
+        from skelloc.models.fuse import inference_model
+
+        return inference_model(self)
+
     def predict_frames(self, seq: Any, **kwargs: Any) -> Any:
-        """See :func:`skelloc.inference.api.predict_frames`."""
+        """See :func:`skelloc.predict_frames` (the keyword arguments are the same)."""
         from skelloc.inference import api
 
-        return api.predict_frames(seq=seq, model=self, **kwargs)
+        return api.predict_frames(seq, self, **kwargs)
 
     def localize(self, seq: Any, **kwargs: Any) -> Any:
-        """See :func:`skelloc.inference.api.localize`."""
+        """See :func:`skelloc.localize` (the keyword arguments are the same)."""
         from skelloc.inference import api
 
-        return api.localize(seq=seq, model=self, **kwargs)
+        return api.localize(seq, self, **kwargs)
 
     def extract_features(self, seq: Any, **kwargs: Any) -> Any:
-        """See :func:`skelloc.inference.api.extract_features`."""
+        """See :func:`skelloc.extract_features` (the keyword arguments are the same)."""
         from skelloc.inference import api
 
-        return api.extract_features(seq=seq, model=self, **kwargs)
+        return api.extract_features(seq, self, **kwargs)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | PathLike[str]) -> Any:
-        """Save as safetensors (see :func:`skelloc.models.serialization.save_model`)."""
-        from skelloc.models.serialization import save_model
+    @classmethod
+    def from_config(
+        cls,
+        config: ModelConfig | Mapping[str, Any],
+        labels: Sequence[str] | None = None,
+        input_spec: InputSpec | Mapping[str, Any] | None = None,
+    ) -> Localizer:
+        """A freshly initialised model from its :class:`ModelConfig` (or its JSON dict)."""
+        from skelloc.models.registry import build_backbone, build_head
 
+        cfg = config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config)
+        label_list = [str(x) for x in labels] if labels is not None else default_labels(
+            cfg.num_classes)
+        if len(label_list) != cfg.num_classes:
+            raise ConfigError(f"num_classes={cfg.num_classes} but {len(label_list)} labels "
+                              "were given")
+        encoder = build_backbone(cfg.architecture, **cfg.model_args)
+        head = None
+        if cfg.head is not None:
+            head = build_head(cfg.head, block_channels=list(encoder.block_channels),
+                              block_strides=list(encoder.block_strides),
+                              num_classes=cfg.num_classes, **cfg.head_args)
+        return cls(encoder, head, label_list, input_spec=input_spec, config=cfg)
+
+    def save(self, path: str | PathLike[str]) -> Path:
+        """Save as safetensors (see :func:`skelloc.models.weights.save_model`)."""
         return save_model(self, path)
 
     @classmethod
     def load(cls, path: str | PathLike[str], **kwargs: Any) -> Localizer:
         """Load a model saved by :meth:`save`.
 
-        See :func:`skelloc.models.serialization.load_model` for the keyword arguments.
+        See :func:`load_model` for the keyword arguments.
         """
-        from skelloc.models.serialization import load_model
-
         return load_model(path, **kwargs)
 
     def extra_repr(self) -> str:
         arch = self.architecture or type(self.encoder).__name__
         head = self.config.head if self.config is not None else type(self.head).__name__
         return f"architecture={arch!r}, head={head!r}, num_classes={self.num_classes}"
+
+
+# ---------------------------------------------------------------------------------- loading
+def _check_component(meta: WeightsMetadata, expected: str, path: Path) -> None:
+    if meta.component != expected:
+        raise IncompatibleWeightsError(
+            f"{path} holds component {meta.component!r}, expected {expected!r}"
+        )
+
+
+def _build(
+    config: ModelConfig,
+    labels: Sequence[str],
+    input_spec: InputSpec,
+    num_classes: int | None,
+    new_labels: Sequence[str] | None,
+) -> tuple[Localizer, bool]:
+    """Build the model; returns it and whether the saved head still fits."""
+    head_fits = True
+    if new_labels is not None or (num_classes is not None and num_classes != config.num_classes):
+        if new_labels is not None:
+            labels = [str(x) for x in new_labels]
+            if num_classes is not None and num_classes != len(labels):
+                raise ConfigError(f"num_classes={num_classes} but {len(labels)} labels were given")
+        else:
+            assert num_classes is not None
+            labels = default_labels(num_classes)
+        head_fits = len(labels) == config.num_classes
+        config = replace(config, num_classes=len(labels))
+    if len(labels) != config.num_classes:
+        labels = default_labels(config.num_classes)
+    return Localizer.from_config(config, labels=labels, input_spec=input_spec), head_fits
+
+
+def model_from_files(
+    encoder_file: str | PathLike[str],
+    head_file: str | PathLike[str] | None = None,
+    *,
+    config: ModelConfig | Mapping[str, Any] | None = None,
+    labels: Sequence[str] | None = None,
+    input_spec: InputSpec | Mapping[str, Any] | None = None,
+    num_classes: int | None = None,
+    load_head: bool = True,
+    device: str | torch.device = "cpu",
+) -> Localizer:
+    """Build a model from an encoder file and an optional head file.
+
+    ``config``, ``labels`` and ``input_spec`` default to the encoder file's metadata (a
+    manifest may supply them). A ``num_classes`` or ``labels`` that changes the class count
+    keeps the encoder weights and gives a freshly initialised head; so does ``load_head=False``
+    or a missing ``head_file``.
+    """
+    encoder_file = Path(encoder_file)
+    meta = read_metadata(encoder_file)
+    _check_component(meta, "encoder", encoder_file)
+    cfg = meta.config if config is None else (
+        config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config)
+    )
+    if cfg.architecture != meta.architecture:
+        raise IncompatibleWeightsError(
+            f"{encoder_file} holds architecture {meta.architecture!r}, "
+            f"expected {cfg.architecture!r}"
+        )
+    if cfg.model_args != meta.config.model_args:
+        raise IncompatibleWeightsError(
+            f"{encoder_file} was saved with model_args {meta.config.model_args}, "
+            f"expected {cfg.model_args}"
+        )
+    spec = meta.input_spec if input_spec is None else (
+        input_spec if isinstance(input_spec, InputSpec) else InputSpec.from_dict(input_spec)
+    )
+    saved_labels = meta.labels if config is None else (
+        meta.labels if len(meta.labels) == cfg.num_classes else []
+    )
+    parts: dict[str, tuple[Path, str]] = {"encoder": (encoder_file, "encoder.")}
+    if head_file is not None and load_head and (num_classes in (None, cfg.num_classes)) and (
+            labels is None or len(labels) == cfg.num_classes):
+        parts["head"] = (Path(head_file), "head.")
+    check_weights_fit(lambda: _build(cfg, saved_labels, spec, num_classes, labels)[0], parts)
+    model, head_fits = _build(cfg, saved_labels, spec, num_classes, labels)
+    load_into(model.encoder, read_state_dict(encoder_file), what=f"{cfg.architecture} encoder",
+              source=str(encoder_file))
+    if model.head is not None:
+        if load_head and head_fits and head_file is not None:
+            head_file = Path(head_file)
+            head_meta = read_metadata(head_file)
+            _check_component(head_meta, "head", head_file)
+            if head_meta.config != cfg:
+                raise IncompatibleWeightsError(
+                    f"{head_file} was saved for {head_meta.config.to_dict()}, "
+                    f"expected {cfg.to_dict()}"
+                )
+            load_into(model.head, read_state_dict(head_file), what=f"{cfg.head} head",
+                      source=str(head_file))
+        else:
+            logger.info("head %r is freshly initialised (not loaded from weights)", cfg.head)
+    return model.to(device).eval()
+
+
+def load_model(
+    path: str | PathLike[str],
+    *,
+    device: str | torch.device = "cpu",
+    num_classes: int | None = None,
+    labels: Sequence[str] | None = None,
+    load_head: bool = True,
+) -> Localizer:
+    """Load a model written by :func:`~skelloc.models.weights.save_model` (single file or
+    directory), in eval mode.
+
+    ``num_classes`` / ``labels`` that change the class count, or ``load_head=False``, keep the
+    encoder weights and give a freshly initialised head.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors" or path.is_file():
+        meta = read_metadata(path)
+        _check_component(meta, "full", path)
+        full_parts = {"encoder": (path, "encoder."), "head": (path, "head.")}
+        if not (load_head and num_classes in (None, meta.config.num_classes) and (
+                labels is None or len(labels) == meta.config.num_classes)):
+            del full_parts["head"]
+        check_weights_fit(lambda: _build(meta.config, meta.labels, meta.input_spec, num_classes,
+                                         labels)[0], full_parts)
+        model, head_fits = _build(meta.config, meta.labels, meta.input_spec, num_classes, labels)
+        state = read_state_dict(path)
+        if model.head is not None and load_head and head_fits:
+            load_into(model, state, what=f"{meta.architecture} model", source=str(path))
+        else:
+            enc = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
+            others = sorted(k for k in state if not k.startswith(("encoder.", "head.")))
+            if others:
+                raise IncompatibleWeightsError(f"{path}: unexpected keys ({len(others)}): "
+                                              + ", ".join(others[:20]))
+            load_into(model.encoder, enc, what=f"{meta.architecture} encoder", source=str(path))
+            if model.head is not None:
+                logger.info("head %r is freshly initialised (not loaded)", meta.config.head)
+        return model.to(device).eval()
+    if not path.is_dir():
+        raise WeightsNotFoundError(
+            f"no model at {path} (expected a .safetensors file or a directory)"
+        )
+    encoder_file = path / ENCODER_FILE
+    if not encoder_file.is_file():
+        raise WeightsNotFoundError(f"weights file not found: {encoder_file}")
+    config: ModelConfig | None = None
+    saved_labels: list[str] | None = None
+    spec: InputSpec | None = None
+    cfg_path = path / CONFIG_FILE
+    if cfg_path.is_file():
+        try:
+            raw = json.loads(cfg_path.read_text(encoding="utf-8"))
+            saved_labels = [str(x) for x in raw.pop("labels", [])]
+            spec = InputSpec.from_dict(raw.pop("input_spec"))
+            raw.pop("skelloc_schema", None)
+            raw.pop("skelloc_version", None)
+            config = ModelConfig.from_dict(raw)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise IncompatibleWeightsError(
+                f"{cfg_path} is not a valid skelloc config: {first_line(exc)}"
+            ) from None
+    head_file = path / HEAD_FILE
+    want_head = config.head if config is not None else read_metadata(encoder_file).config.head
+    if want_head is not None and load_head and not head_file.is_file() and labels is None and (
+        num_classes is None or config is None or num_classes == config.num_classes
+    ):
+        raise IncompatibleWeightsError(
+            f"{path} has no {HEAD_FILE} for head {want_head!r}; pass load_head=False to load the "
+            "encoder with a fresh head"
+        )
+    if labels is None and saved_labels is not None and config is not None and (
+        num_classes is None or num_classes == config.num_classes
+    ):
+        labels = saved_labels if len(saved_labels) == config.num_classes else None
+    return model_from_files(
+        encoder_file,
+        head_file if head_file.is_file() else None,
+        config=config,
+        labels=labels,
+        input_spec=spec,
+        num_classes=num_classes,
+        load_head=load_head,
+        device=device,
+    )

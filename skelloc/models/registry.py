@@ -45,15 +45,18 @@ T = TypeVar("T", bound=Callable[..., nn.Module])
 _BACKBONES: dict[str, Callable[..., nn.Module]] = {}
 _HEADS: dict[str, Callable[..., nn.Module]] = {}
 
-# modules holding the built-in builders, imported lazily on first lookup
-_BUILTIN_MODULES = (
-    "skelloc.models.stgcn",
-    "skelloc.models.agcn",
-    "skelloc.models.unik",
-    "skelloc.models.ufusion",
-    "skelloc.models.simple",
-    "skelloc.models.tconv",
-)
+# the built-in builders, imported on first lookup ("module:attribute"); their modules do not
+# import this one, so the registry and the architectures form no import cycle
+_BUILTIN_BACKBONES = {
+    "stgcn": "skelloc.models.stgcn:STGCN",
+    "agcn": "skelloc.models.agcn:AGCN",
+    "unik": "skelloc.models.unik:UNIK",
+}
+_BUILTIN_HEADS = {
+    "ufusion": "skelloc.models.ufusion:UFusionHead",
+    "simple": "skelloc.models.simple:SimpleHead",
+    "tconv": "skelloc.models.tconv:TConvHead",
+}
 _builtins_loaded = False
 
 
@@ -62,8 +65,10 @@ def _load_builtins() -> None:
     if _builtins_loaded:
         return
     _builtins_loaded = True
-    for mod in _BUILTIN_MODULES:
-        importlib.import_module(mod)
+    for table, builtins in ((_BACKBONES, _BUILTIN_BACKBONES), (_HEADS, _BUILTIN_HEADS)):
+        for name, target in builtins.items():
+            module, _, attr = target.partition(":")
+            table.setdefault(name, getattr(importlib.import_module(module), attr))
 
 
 def _register(table: dict[str, Callable[..., nn.Module]], kind: str, name: str) -> Callable[[T], T]:

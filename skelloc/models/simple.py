@@ -13,12 +13,10 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from skelloc.models.base import check_head_args, interpolate_linear, pool_joints_persons
-from skelloc.models.registry import register_head
 
 __all__ = ["SimpleHead"]
 
 
-@register_head("simple")
 class SimpleHead(nn.Module):
     """Linear classifier on the last block, interpolated to full frame rate."""
 

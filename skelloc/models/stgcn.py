@@ -40,7 +40,6 @@ from skelloc.models.base import (
     cumulative_strides,
     resolve_strides,
 )
-from skelloc.models.registry import register_backbone
 
 __all__ = [
     "STGCN",
@@ -122,7 +121,6 @@ def stgcn_channels(base_channels: int, out_channels: int | None = None) -> list[
     return [b, b, b, b, 2 * b, 2 * b, 2 * b, 4 * b, 4 * b, last]
 
 
-@register_backbone("stgcn")
 class STGCN(BackboneBase):
     """ST-GCN encoder returning every block's features.
 

@@ -16,7 +16,6 @@ from torch import Tensor, nn
 
 from skelloc.errors import ConfigError
 from skelloc.models.base import check_head_args, interpolate_linear, pool_joints_persons
-from skelloc.models.registry import register_head
 from skelloc.models.ufusion import select_taps, ufusion_num_params
 
 __all__ = ["TConvHead", "tconv_num_params", "match_tconv_width"]
@@ -52,7 +51,6 @@ def match_tconv_width(
     )
 
 
-@register_head("tconv")
 class TConvHead(nn.Module):
     """Temporal conv stack on the last block.
 

@@ -27,7 +27,6 @@ from torch import Tensor, nn
 
 from skelloc.errors import ConfigError, ShapeError
 from skelloc.models.base import check_head_args, interpolate_nearest, pool_joints_persons
-from skelloc.models.registry import register_head
 
 __all__ = ["UFusionHead", "select_taps", "ufusion_num_params"]
 
@@ -72,7 +71,6 @@ def ufusion_num_params(c0: int, c1: int, c2: int, num_classes: int, fusion_dim: 
     return unit(n01) + unit(n11) + unit(n02) + out + fc
 
 
-@register_head("ufusion")
 class UFusionHead(nn.Module):
     """U-shaped multiscale fusion head.
 

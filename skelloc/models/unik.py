@@ -37,7 +37,6 @@ from skelloc.models.base import (
     cumulative_strides,
     resolve_strides,
 )
-from skelloc.models.registry import register_backbone
 
 __all__ = ["SpatialUnit", "UNIKBlock", "UNIK"]
 
@@ -82,7 +81,6 @@ class UNIKBlock(nn.Module):
         return self.relu(self.t_unit(self.s_unit(x)) + self.residual(x))
 
 
-@register_backbone("unik")
 class UNIK(BackboneBase):
     """UNIK encoder, blocks ``l1``..``l10``.
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 _LAZY: dict[str, tuple[str, str]] = {
     "TrainConfig": ("skelloc.train.config", "TrainConfig"),
     "DataConfig": ("skelloc.train.config", "DataConfig"),
-    "ModelConfig": ("skelloc.train.config", "ModelConfig"),
+    "ModelSection": ("skelloc.train.config", "ModelSection"),
     "PretrainConfig": ("skelloc.train.config", "PretrainConfig"),
     "FinetuneConfig": ("skelloc.train.config", "FinetuneConfig"),
     "EvalConfig": ("skelloc.train.config", "EvalConfig"),
@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
         DataConfig,
         EvalConfig,
         FinetuneConfig,
-        ModelConfig,
+        ModelSection,
         PretrainConfig,
         TrainConfig,
         apply_overrides,

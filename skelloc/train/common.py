@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from skelloc.errors import IncompatibleWeightsError, WeightsNotFoundError
-from skelloc.hub.weights import load_torch_file, read_state_dict
+from skelloc.models.weights import load_torch_file, read_state_dict
 from skelloc.train.config import TrainConfig
 from skelloc.train.data import SkeletonCache
 from skelloc.train.runtime import Dist, step_generator
@@ -34,12 +34,12 @@ def open_cache(cfg: TrainConfig) -> SkeletonCache:
 
 
 def input_spec(cfg: TrainConfig, cache: SkeletonCache) -> Any:
-    from skelloc.models.localizer import InputSpec
+    from skelloc.model_config import InputSpec
 
-    channels = int(cfg.model.backbone_args.get("in_channels", 3))
+    channels = int(cfg.model.model_args.get("in_channels", 3))
     from skelloc.skeleton.layouts import get_layout
 
-    layout = str(cfg.model.backbone_args.get("layout", cfg.data.layout))
+    layout = str(cfg.model.model_args.get("layout", cfg.data.layout))
     return InputSpec(layout=layout, num_joints=len(get_layout(layout).joint_names),
                      channels=channels, fps=float(cfg.data.fps or cache.fps),
                      normalization=cfg.data.normalization, max_persons=cfg.data.max_persons)
@@ -51,13 +51,13 @@ def build_model(cfg: TrainConfig, cache: SkeletonCache, head: bool = True) -> An
     from skelloc.models.factory import create_model
 
     spec = input_spec(cfg, cache)
-    backbone_args = dict(cfg.model.backbone_args)
-    backbone_args.setdefault("layout", spec.layout)
+    model_args = dict(cfg.model.model_args)
+    model_args.setdefault("layout", spec.layout)
     if head and cfg.model.head is not None:
         return create_model(cfg.model.architecture, head=cfg.model.head, labels=cache.classes,
                             input_spec=spec, head_args=head_arguments(cfg),
-                            output=cfg.model.output, **backbone_args)
-    return create_model(cfg.model.architecture, head=None, input_spec=spec, **backbone_args)
+                            output=cfg.model.output, **model_args)
+    return create_model(cfg.model.architecture, head=None, input_spec=spec, **model_args)
 
 
 def head_arguments(cfg: TrainConfig) -> dict[str, Any]:

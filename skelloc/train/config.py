@@ -8,7 +8,7 @@ A recipe is a TOML file whose tables mirror :class:`TrainConfig`::
     fps = 15.0
     [model]
     architecture = "stgcn"
-    backbone_args = { base_channels = 16 }
+    model_args = { base_channels = 16 }
     [pretrain]
     method = "rvtclr"
     snippet = true
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -28,12 +27,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import tomllib
+
 from skelloc.errors import ConfigError
 
 __all__ = [
     "AugmentConfig",
     "DataConfig",
-    "ModelConfig",
+    "ModelSection",
     "PretrainConfig",
     "FinetuneConfig",
     "EvalConfig",
@@ -97,10 +98,14 @@ class DataConfig:
 
 
 @dataclass
-class ModelConfig:
+class ModelSection:
+    """The recipe's ``[model]`` section, in the vocabulary of
+    :class:`skelloc.model_config.ModelConfig` (``architecture``, ``model_args``, ``head``,
+    ``head_args``); the class count comes from the training cache."""
+
     architecture: str = "stgcn"
     head: str | None = "ufusion"
-    backbone_args: dict[str, Any] = field(default_factory=dict)
+    model_args: dict[str, Any] = field(default_factory=dict)
     head_args: dict[str, Any] = field(default_factory=dict)
     # "softmax": one label per frame, cross-entropy; "sigmoid": multi-label (overlapping
     # segments all count), per-class binary cross-entropy and sigmoid probabilities
@@ -180,7 +185,7 @@ class TrainConfig:
     progress: bool = True
     max_steps: int | None = None  # stop early (tests, smoke runs)
     data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelSection = field(default_factory=ModelSection)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -313,7 +318,7 @@ def apply_overrides(cfg: TrainConfig, overrides: list[str] | dict[str, Any]) -> 
 
 
 def _is_free_dict(cfg: Any, parts: list[str]) -> bool:
-    """Whether the path names a ``dict[str, Any]`` field (backbone_args, head_args, ...)."""
+    """Whether the path names a ``dict[str, Any]`` field (model_args, head_args, ...)."""
     obj = cfg
     for p in parts:
         obj = getattr(obj, p, None)

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from skelloc.api import resolve_model
 from skelloc.errors import ConfigError, EmptyInputError
-from skelloc.inference.api import resolve_model
 from skelloc.train.data import SkeletonCache, VideoRecord, frame_targets
 
 __all__ = ["evaluate_model", "evaluate_videos"]
@@ -43,7 +43,7 @@ def evaluate_videos(
     overlap: int | None = None,
 ) -> dict[str, Any]:
     """Detection mAP and frame accuracy of ``model`` on ``videos`` of ``cache``."""
-    from skelloc.inference.api import localize, predict_frames
+    from skelloc.api import localize, predict_frames
     from skelloc.metrics.detection import detection_map
     from skelloc.metrics.records import Instance
     from skelloc.skeleton.sequence import SkeletonSequence

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from skelloc._atomic import atomic_path
-from skelloc.inference.api import resolve_model
+from skelloc.api import resolve_model
 from skelloc.train.data import SkeletonCache
 
 __all__ = ["extract_dataset_features"]
@@ -26,7 +26,7 @@ def extract_dataset_features(model: Any, cache: SkeletonCache | str | Path, out_
     Under ``torchrun`` each process takes every ``world_size``-th video; existing files are
     skipped unless ``overwrite``. Returns the paths this process wrote or found.
     """
-    from skelloc.inference.api import extract_features
+    from skelloc.api import extract_features
     from skelloc.skeleton.sequence import SkeletonSequence
     from skelloc.train.runtime import barrier, setup_distributed
 

@@ -18,7 +18,7 @@ import torch.distributed as dist
 
 from skelloc._atomic import atomic_path, atomic_write_text, remove_stale_temporaries
 from skelloc.errors import ConfigError, IncompatibleWeightsError
-from skelloc.hub.weights import load_torch_file
+from skelloc.models.weights import load_torch_file
 
 __all__ = [
     "Dist",
@@ -123,7 +123,7 @@ def save_safetensors(tensors: dict[str, torch.Tensor], path: Path,
                      metadata: dict[str, str] | None = None) -> None:
     """A safetensors file with the canonical (sorted) header, written atomically and durably:
     equal tensors and metadata give identical bytes whatever the process."""
-    from skelloc.models.serialization import save_tensors
+    from skelloc.models.weights import save_tensors
 
     save_tensors(tensors, path, metadata or {})
 

@@ -8,7 +8,7 @@
     seq = skelloc.read("examples/pkummd_0015-L_clip.npy")
     result = skelloc.analyze(seq)                      # segments + frame probabilities
     gt = read_ground_truth("examples/pkummd_0015-L_clip_labels.txt", result.labels, result.fps)
-    fig = plot_timeline(result, gt, min_score=0.2)
+    fig = plot_timeline(result, gt)
     save_figure(fig, "timeline.png")
 """
 

@@ -65,3 +65,21 @@ def test_errors_exit_with_codes(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     (bad / "clip1.txt").write_text("1,1,oops,0.5\n")
     assert run(["evaluate", str(bad), PKU_ARGS[1]]) == 2
     assert "clip1.txt:1" in capsys.readouterr().err
+
+
+def test_per_class_rows_and_plot_name_pkummd_classes(capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path) -> None:
+    assert run(["evaluate", *PKU_ARGS, "--per-class"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("AP ")]
+    assert [r.split("  ")[0] for r in rows] == ["AP 1 bow", "AP 2 brushing hair"]
+    assert run(["evaluate", *JSON_ARGS, "--per-class"]) == 0  # names in JSON stay as they are
+    assert any(ln.startswith("AP wave") for ln in capsys.readouterr().out.splitlines())
+    pytest.importorskip("matplotlib")
+    from skelloc.cli.evaluate import class_names
+    from skelloc.metrics import detection_map
+    from skelloc.viz import plot_evaluation
+
+    result = detection_map(*PKU_ARGS)
+    fig = plot_evaluation(result, class_names=class_names(result.classes, Path(PKU_ARGS[1])))
+    ticks = {t.get_text() for ax in fig.axes for t in ax.get_yticklabels()}
+    assert {"1 bow", "2 brushing hair"} <= ticks

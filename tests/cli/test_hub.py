@@ -61,6 +61,9 @@ def test_list_marks_the_default_with_its_headline_metric(
     # a flag takes no value: "--json true" reads "true" as the pattern and says so
     assert run(["list", "--json", "true"]) == 2
     assert "--json take no value" in capsys.readouterr().err
+    assert run(["info", registry().default]) == 0
+    out = capsys.readouterr().out
+    assert '"min_score"' in out and "val avg mAP" in out
 
 
 def test_flags_show_no_value_in_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -147,3 +150,10 @@ def test_export_registered_model(hub_model: str, tmp_path: Path, tiny_files: dic
     assert (out / "sub" / "head.safetensors").read_bytes() == tiny_files["head"][1]
     assert (out / "README.md").read_text().startswith("---\nlicense: \"apache-2.0\"")
     assert sha256(tiny_files["encoder"][1]) in (out / "SHA256SUMS").read_text()
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from skelloc import __version__
+
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"skelloc {__version__}"

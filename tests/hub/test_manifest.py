@@ -35,6 +35,20 @@ def test_entry_fields_are_parsed() -> None:
     assert entry.classifier_keys == ["fc.weight", "fc.bias"] and entry.aliases == ["t"]
 
 
+def test_entry_fields_use_the_model_config_vocabulary() -> None:
+    """Typed fields: the entry's InputSpec and ModelConfig are those its weights files carry."""
+    from skelloc.model_config import InputSpec, ModelConfig
+
+    data = make_entry(FILES)
+    data["inference"] = {"window": 512}
+    entry = m.parse_entry("tiny", data)
+    assert isinstance(entry.input_spec, InputSpec) and entry.input_spec.fps == float(
+        data["input_spec"].get("fps", 30.0))
+    assert entry.config == ModelConfig(entry.architecture, entry.model_args, entry.head_name,
+                                       entry.head_args, 3, {"window": 512})
+    assert entry.task == "temporal-action-localization"
+
+
 @pytest.mark.parametrize("mutate, needle", [
     (lambda e: e.pop("architecture"), "architecture"),
     (lambda e: e["hub"].update(revision="main"), "40-hex"),
@@ -50,6 +64,11 @@ def test_entry_fields_are_parsed() -> None:
     (lambda e: e["labels"].update(num_classes=7), "num_classes"),
     (lambda e: e["files"]["encoder"].update(source="ftp"), "source"),
     (lambda e: e.update(skelloc_min_version="99.0"), "upgrade skelloc"),
+    (lambda e: e["input_spec"].update(joint_layout="ntu25"), "input_spec.joint_layout"),
+    (lambda e: e["input_spec"].update(num_joints="25"), "input_spec.num_joints"),
+    (lambda e: e["input_spec"].update(fps=-1.0), "invalid input spec"),
+    (lambda e: e.update(inference={"beam": 3}), "inference"),
+    (lambda e: e.update(task=3), "task"),
 ])
 def test_invalid_entries_are_refused(mutate, needle: str) -> None:
     entry = make_entry(FILES)

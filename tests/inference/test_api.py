@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+import skelloc as api
 from skelloc.errors import ConfigError, LayoutMismatchError, NonFiniteError
-from skelloc.inference import api
 from skelloc.inference.decode import decode_proposals
 from skelloc.inference.segments import Segment
 from skelloc.inference.validate import as_sequence, prepare_input
@@ -108,6 +108,27 @@ def test_model_path_and_bad_model(model: torch.nn.Module, tmp_path: Path) -> Non
     )
     with pytest.raises(ConfigError, match="model must be"):
         api.predict_frames(x, model=42)
+
+
+def test_the_inference_layer_takes_a_loaded_model(model: torch.nn.Module, tmp_path: Path) -> None:
+    """skelloc.inference never loads by name (that is the facade's, skelloc.api); keyword
+    arguments and one InferenceOptions mean the same."""
+    from skelloc.inference import api as inference
+
+    path = tmp_path / "tiny.safetensors"
+    model.save(path)
+    x = motion(24, seed=3)
+    for not_a_model in (None, str(path)):
+        with pytest.raises(ConfigError, match="model must be"):
+            inference.predict_frames(x, not_a_model)
+    options = inference.InferenceOptions(window=16, overlap=8, fuse=False)
+    np.testing.assert_array_equal(inference.predict_frames(x, model, options),
+                                  inference.predict_frames(x, model, window=16, overlap=8,
+                                                           fuse=False))
+    np.testing.assert_array_equal(inference.predict_frames(x, model, options),
+                                  api.predict_frames(x, model, window=16, overlap=8, fuse=False))
+    assert inference.localize(x, model, options, decoder="argmax", min_length=1) == \
+        api.localize(x, model, window=16, overlap=8, fuse=False, decoder="argmax", min_length=1)
 
 
 def test_extract_features_levels_and_native_stride(model: torch.nn.Module) -> None:

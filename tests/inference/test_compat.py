@@ -11,10 +11,10 @@ import pytest
 import torch
 
 import skelloc
+from skelloc import api  # the public functions (names and paths resolve)
 from skelloc.cli import run
 from skelloc.cli.data import persons_of, reader_options
 from skelloc.errors import InputKindError, LayoutMismatchError
-from skelloc.inference import api
 from skelloc.inference.compat import accepts, coordinate_channels
 from skelloc.models.factory import create_model
 from skelloc.skeleton.sequence import SkeletonSequence
@@ -165,3 +165,14 @@ def test_bundled_encoder_only_model_gives_encoder_features() -> None:
     clip = SkeletonSequence(seq.joints[:300], layout=seq.layout, fps=seq.fps)
     feats = skelloc.extract_features(clip, "stgcn16-snippet-pkummd-encoder")
     assert feats.shape == (300, 64) and np.isfinite(feats).all()
+
+
+def test_reading_one_person_of_a_crowded_file_warns(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="skelloc.io.pose_estimators"):
+        skelloc.read(MMPOSE)  # frames 0 and 1 show two people
+    assert "2 of 4 frames show more than one person" in caplog.text
+    assert "max_persons=2" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="skelloc.io.pose_estimators"):
+        skelloc.read(MMPOSE, max_persons=2)
+    assert "more than one person" not in caplog.text

@@ -27,6 +27,7 @@ from skelloc.errors import SkeletonFormatError, SkellocError
 from skelloc.io import read
 from skelloc.io._limits import MAX_ABS_COORDINATE
 from skelloc.io.babel import load_babel
+from skelloc.io.babel_tal import load_amass_to_babel, load_bt_actions, read_bt_classes
 from skelloc.io.pkummd import read_pkummd_labels, read_pkummd_split
 from skelloc.io.utkinect import read_utkinect_labels
 from skelloc.io.writers import read_segments_csv, read_segments_json
@@ -113,6 +114,13 @@ READERS: list[FuzzReader] = [
                _utkinect_seed()),
     FuzzReader("utkinect labels", "actionLabel.txt", read_utkinect_labels,
                b"s01_e01\nwalk: 252 390\nsitDown: 572 686\ncarry: NaN NaN\n"),
+    FuzzReader("babel-tal actions", "BT_action.json", load_bt_actions,
+               b'{"train/a-000123.mp4@0": {"subset": "train", "actions": '
+               b'[[0, 1.5, 20.0], [3, 10.0, 99.0]]}}'),
+    FuzzReader("babel-tal classes", "action_mapping.txt", read_bt_classes,
+               b"0 walk\n1 hit_or_punch\n2 kick\n"),
+    FuzzReader("babel-tal amass map", "amass_to_babel.json", load_amass_to_babel,
+               b'{"CMU/CMU/01/01_01_poses": 123, "KIT/3/walk_poses": 7}'),
     FuzzReader("bvh", "x.bvh", lambda p: read(p, layout=None), _fixture("chain.bvh")),
     FuzzReader("bvh (ntu25)", "c.bvh", read, _fixture("cmu_like.bvh")),
     FuzzReader("bvh (character creator)", "cc.bvh", read, _fixture("cc_mini.bvh")),
@@ -137,7 +145,8 @@ READERS: list[FuzzReader] = [
 OPS = ("truncate", "replace", "insert", "delete_line", "dup_line", "flip", "repeat")
 TOKENS = (b"nan", b"-", b",", b" 1e999", b"1e39", b"-3e38", b"9999999", b"99999999999", b"-1",
           b"0", b"{", b"]", b"[[[[[[[[[[", b"\x00", b"\n", b'"', b"null", b"Site", b"JOINT",
-          b"\xff\xfe", b"\xef\xbb\xbf", b"(1000000000, 25, 3)", b"inf", b"1e-40")
+          b"\xff\xfe", b"\xef\xbb\xbf", b'"x"', "\u00b2".encode(), b"(1000000000, 25, 3)",
+          b"inf", b"1e-40")
 
 
 def mutate(data: bytes, op: str, pos: int, arg: int, token: bytes) -> bytes:

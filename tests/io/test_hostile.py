@@ -186,3 +186,16 @@ def test_non_utf8_label_files_are_typed(tmp_path: Path) -> None:
     with pytest.raises(SkeletonFormatError, match=r"0005-L.txt:2: not UTF-8"):
         read_pkummd_folder(p, predictions=False)
     assert os.path.exists(p)
+
+
+def test_babel_tal_ids_that_are_not_integers(tmp_path: Path) -> None:
+    from skelloc.io.babel_tal import load_amass_to_babel, read_bt_classes
+
+    amass = tmp_path / "amass_to_babel.json"
+    amass.write_text('{"CMU/CMU/01/01_01_poses": "x"}')
+    with pytest.raises(SkeletonFormatError, match="not an integer"):
+        load_amass_to_babel(amass)
+    classes = tmp_path / "action_mapping.txt"
+    classes.write_text("0 walk\n\u00b2 kick\n", encoding="utf-8")
+    with pytest.raises(SkeletonFormatError, match="action_mapping.txt:2"):
+        read_bt_classes(classes)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from skelloc.inference import api
+import skelloc as api
 from skelloc.models.factory import create_model
 from skelloc.models.fuse import fold_batchnorms, fuse_for_inference, inference_model, is_fused
 from skelloc.models.stgcn import FusedSTGCN

@@ -112,7 +112,7 @@ class _Payload:
 def test_no_pickle_payload_executes_on_any_route(tmp_path: Path) -> None:
     from skelloc.errors import UnsafeCheckpointError
     from skelloc.hub.convert.core import convert_checkpoint
-    from skelloc.hub.weights import read_state_dict
+    from skelloc.models.weights import read_state_dict
     from skelloc.train.common import load_encoder_state
     from skelloc.train.runtime import load_checkpoint
 

@@ -134,7 +134,7 @@ def test_backbone_args_must_be_json() -> None:
 def test_user_helpers_delegate_to_inference_api() -> None:
     import numpy as np
 
-    from skelloc.inference import api
+    import skelloc as api
 
     torch.manual_seed(0)
     model = create_model("agcn", labels=["wave", "sit"], base_channels=4).eval()

@@ -35,10 +35,10 @@ def test_paper_recipe_has_the_paper_hyperparameters() -> None:
 def test_overrides_are_typed() -> None:
     cfg = load_config("tiny", ["seed=1", "data.label_fraction=0.2", "model.head=simple",
                                "pretrain.milestones=[3, 4]", "data.fps=none",
-                               'data.path="/some where"', "model.backbone_args.base_channels=8"])
+                               'data.path="/some where"', "model.model_args.base_channels=8"])
     assert cfg.seed == 1 and cfg.data.label_fraction == 0.2 and cfg.model.head == "simple"
     assert cfg.pretrain.milestones == [3.0, 4.0] and cfg.data.fps is None
-    assert cfg.data.path == "/some where" and cfg.model.backbone_args["base_channels"] == 8
+    assert cfg.data.path == "/some where" and cfg.model.model_args["base_channels"] == 8
     assert head_arguments(cfg) == {}  # per-head table: the simple head takes none
     assert head_arguments(load_config("tiny")) == {"fusion_dim": 16}
 

@@ -89,7 +89,7 @@ def test_init_takes_only_the_query_encoder(cache_dir: Path, pretrained: Path) ->
     state = load_file(str(pretrained / "pretrain.safetensors"))
     for k, v in model.encoder.state_dict().items():
         assert torch.equal(v, state[f"encoder_q.{k}"])
-    wide = build_model(_cfg(cache_dir, "model.backbone_args.base_channels=8"),
+    wide = build_model(_cfg(cache_dir, "model.model_args.base_channels=8"),
                        SkeletonCache(cache_dir))
     with pytest.raises(IncompatibleWeightsError, match="shape mismatch"):
         init_encoder(wide, pretrained / "pretrain.safetensors")
@@ -146,7 +146,7 @@ def test_pretrain_resume_is_exact(cache_dir: Path, tmp_path: Path) -> None:
 
 
 def test_finetune_resume_is_exact(cache_dir: Path, tmp_path: Path) -> None:
-    sets = ["finetune.epochs=3", "model.backbone_args.dropout=0.3"]
+    sets = ["finetune.epochs=3", "model.model_args.dropout=0.3"]
     run_finetune(_cfg(cache_dir, *sets), tmp_path / "full")
     run_finetune(_cfg(cache_dir, *sets, "max_steps=3"), tmp_path / "cut")
     run_finetune(_cfg(cache_dir, *sets), tmp_path / "cut", resume=True)

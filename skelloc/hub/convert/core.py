@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skelloc.errors import ConfigError, IncompatibleWeightsError
-from skelloc.hub.weights import load_into, read_state_dict
+from skelloc.models.weights import load_into, read_state_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
@@ -155,8 +155,8 @@ def convert_state_dict(kind: str, state: Mapping[str, Tensor], *, layout: str | 
                        stride_blocks: Sequence[int] | None = None,
                        source: str = "checkpoint") -> Localizer:
     """Build an encoder-only skelloc model from an original state dict (loaded strictly)."""
-    from skelloc.hub.weights import clean_state_dict
     from skelloc.models.factory import create_model
+    from skelloc.models.weights import clean_state_dict
 
     try:
         converter = CONVERTERS[kind]

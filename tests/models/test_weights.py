@@ -12,8 +12,8 @@ from safetensors.torch import save_file
 
 from skelloc.errors import IncompatibleWeightsError, WeightsNotFoundError
 from skelloc.models import create_model
-from skelloc.models.localizer import Localizer
-from skelloc.models.serialization import load_model, model_from_files, read_metadata
+from skelloc.models.localizer import Localizer, load_model, model_from_files
+from skelloc.models.weights import read_metadata
 
 HEAD = "head.safetensors"
 
