@@ -54,6 +54,20 @@ LIMITS = (
     "validation numbers come from the split named above.")
 
 
+LIMITS_2D = (
+    "Trained on 2D keypoints made from 163 PKU-MMD phase-1 cross-subject training videos: the "
+    "Kinect v2 joints projected into the 512 x 424 depth camera, coco13 layout (COCO-17 body + "
+    "one head point), with augmentations that imitate pose estimators (jitter, dropped joints, "
+    "left/right swaps, scale drift, camera view, mirror, scores). It has never seen the output "
+    "of a real pose estimator: estimator keypoints differ from projected Kinect joints (hips "
+    "lower and wider, the head point from the face), and real videos bring occlusion, "
+    "truncation at the frame edge and identity switches that the augmentations only imitate. "
+    "Validated on 30 held-out videos of 10 other performances, on projected keypoints. Only the "
+    "eight two-person interaction classes have enough data; 16 classes have 3 training "
+    "instances each and 27 none. Two persons at most; single-person recordings and clinical "
+    "movement data are outside what it was trained and validated on.")
+
+
 def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -88,7 +102,7 @@ def _per_class_table(res: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def package(folder: Path, name: str, default: bool) -> dict[str, Any]:
+def package(folder: Path, name: str, default: bool, default_2d: bool = False) -> dict[str, Any]:
     """Copy an exported folder's weights into ``skelloc/weights`` and register the entry."""
     entry = json.loads((folder / "weights_manifest.json").read_text())["models"][name]
     target = REPO / "skelloc" / "weights"
@@ -103,6 +117,8 @@ def package(folder: Path, name: str, default: bool) -> dict[str, Any]:
     manifest["models"][name] = entry
     if default:
         manifest["default"] = name
+    if default_2d:
+        manifest["default_2d"] = name
     _atomic_write(manifest_path, json.dumps(manifest, indent=2) + "\n")
     cards = REPO / "docs" / "model_cards"
     cards.mkdir(parents=True, exist_ok=True)
@@ -119,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", default="last.safetensors")
     p.add_argument("--out", type=Path, default=REPO / "runs" / "release-export")
     p.add_argument("--default", action="store_true", help="make it the bundled default")
+    p.add_argument("--default-2d", action="store_true",
+                   help="make it the bundled default for 2D keypoint input")
     p.add_argument("--name", default=FULL, help="model name (with --pretrain also NAME-encoder)")
     a = p.parse_args(argv)
     if a.pretrain is None and a.name == FULL:
@@ -158,23 +176,33 @@ def main(argv: list[str] | None = None) -> int:
            if best.get("average_mAP") is not None else "")
         + "Reproduce: `skelloc train evaluate <weights> CACHE --split val`.\n\n"
         + "Per-class AP (%) of the eight interaction classes:\n\n" + _per_class_table(res))
+    two_d = model.input_spec.normalization == "person2d"
+    data_text = ("PKU-MMD phase 1, the 193 cross-subject training videos of "
+                 "../shared/data/pkummd-v1: 163 for training, 30 (performances in "
+                 "docs/splits/pkummd-v1-val-performances.txt) for validation; "
+                 "skeletons resampled from 30 to 15 fps (`localize` resamples any input).")
+    if two_d:
+        data_text += (" As 2D keypoints: `skelloc prepare pkummd ... --2d` (the joints "
+                      "projected into the Kinect v2 depth camera, coco13 layout, score 1 for "
+                      "tracked joints; docs/skeleton.md).")
+        recipe = recipe.replace("pkummd-stgcn16`", "pkummd-stgcn16-2d`")
     card = {
-        "training_data": "PKU-MMD phase 1, the 193 cross-subject training videos of "
-                         "../shared/data/pkummd-v1: 163 for training, 30 (performances in "
-                         "docs/splits/pkummd-v1-val-performances.txt) for validation; "
-                         "skeletons resampled from 30 to 15 fps (`localize` resamples any input).",
+        "training_data": data_text,
         "recipe": recipe,
         "seeds": seeds,
         "validation_details": evaluation,
-        "limitations": LIMITS,
-        "tags": ["pku-mmd", "kinect-v2"] + (["snippet-contrast"] if a.pretrain else []),
+        "limitations": LIMITS_2D if two_d else LIMITS,
+        "tags": ["pku-mmd", "kinect-v2"] + (["snippet-contrast"] if a.pretrain else [])
+                + (["2d-keypoints", "coco13"] if two_d else []),
     }
     common = dict(license=LICENSE, datasets=["pku-mmd"], citation=CITATION)
+    kind = (" from 2D keypoints (coco13 + scores, any image size; MMPose, OpenPose, "
+            "MediaPipe)" if two_d else "")
     full_dir = export_model(
         model, a.name, a.out / a.name, metrics=_metrics(res), card_extra=card,
         description=f"ST-GCN (width 16) + U-fusion head, {what} on PKU-MMD "
-                    "(51 classes + background)", **common)
-    package(full_dir, a.name, a.default)
+                    f"(51 classes + background){kind}", **common)
+    package(full_dir, a.name, a.default, a.default_2d)
 
     if a.pretrain is not None:
         enc_name = f"{a.name}-encoder"

@@ -171,6 +171,20 @@ def boundary_bias(preds: list[Instance], gt: list[Instance], threshold: float) -
 
 
 # --------------------------------------------------------------------------- one model
+def read_for(model: Any, path: Path) -> Any:
+    """The recording as ``model`` takes it: the Kinect joints, or for a model of 2D keypoints
+    the same joints projected into the Kinect v2 depth camera (``prepare pkummd --2d``)."""
+    seq = skelloc.read(path, fps=FPS)
+    spec = model.input_spec
+    if spec.channels - int(getattr(spec, "confidence", False)) != 2:
+        return seq
+    from skelloc.io.prepare import image2d_keypoints
+    from skelloc.skeleton.sequence import SkeletonSequence
+
+    return SkeletonSequence(image2d_keypoints(seq.joints), layout="coco13", fps=FPS,
+                            meta={"confidence": True})
+
+
 def run_model(name: str, data: Path, videos: list[str], gt: list[Instance],
               frames: dict[str, int], min_gain: float) -> dict[str, Any]:
     t0 = time.perf_counter()
@@ -183,7 +197,7 @@ def run_model(name: str, data: Path, videos: list[str], gt: list[Instance],
     preds: list[Instance] = []
     correct = total = 0
     for vid in videos:
-        seq = skelloc.read(data / "skeletons" / f"{vid}.npy", fps=FPS)
+        seq = read_for(model, data / "skeletons" / f"{vid}.npy")
         result = skelloc.analyze(seq, model, min_score=0)
         preds += [Instance(vid, s.label, s.start, s.end, s.score) for s in result.segments]
         truth = np.full(seq.num_frames, background)
@@ -221,7 +235,7 @@ def run_model(name: str, data: Path, videos: list[str], gt: list[Instance],
     all_preds: list[Instance] = []
     per_video: list[int] = []
     for vid in videos:
-        seq = skelloc.read(data / "skeletons" / f"{vid}.npy", fps=FPS)
+        seq = read_for(model, data / "skeletons" / f"{vid}.npy")
         segs = skelloc.localize(seq, model)
         per_video.append(len(segs))
         default_preds += [Instance(vid, s.label, s.start, s.end, s.score) for s in segs]

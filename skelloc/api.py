@@ -9,29 +9,44 @@ keyword arguments into one :class:`~skelloc.inference.api.InferenceOptions` and 
 
 from __future__ import annotations
 
+import logging
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 import torch
 
-from skelloc.hub.api import load
+from skelloc.hub.api import default_model_name, load
 from skelloc.inference import api as _inference
 from skelloc.inference.api import InferenceOptions, Localization, Precision, check_model
 from skelloc.inference.segments import Segment
-from skelloc.inference.validate import NonFinitePolicy
+from skelloc.inference.validate import NonFinitePolicy, input_kind
 
 if TYPE_CHECKING:  # pragma: no cover
     from skelloc.models.localizer import Localizer
 
-__all__ = ["analyze", "extract_features", "localize", "predict_frames", "resolve_model"]
+__all__ = ["analyze", "default_for", "extract_features", "localize", "predict_frames",
+           "resolve_model"]
+
+logger = logging.getLogger(__name__)
 
 
-def resolve_model(model: Any = None) -> Localizer:
-    """``None`` → :func:`skelloc.load` (bundled default); str/path → ``skelloc.load(model)``;
-    a loaded model is returned as it is."""
+def default_for(seq: Any = None) -> str:
+    """The name of the default model for ``seq``: the manifest's ``default_2d`` for 2D keypoints
+    (:func:`~skelloc.inference.validate.input_kind`), else its ``default``; logged, so that
+    every run says which model it used."""
+    kind = "3d" if seq is None else input_kind(seq)
+    name = default_model_name(kind)
+    logger.info("no model named: using %s (the default for %s input)", name, kind.upper())
+    return name
+
+
+def resolve_model(model: Any = None, seq: Any = None) -> Localizer:
+    """``None`` → the bundled default for ``seq``'s kind of input (:func:`default_for`: 2D
+    keypoints get the manifest's ``default_2d``, anything else its ``default``);
+    str/path → ``skelloc.load(model)``; a loaded model is returned as it is."""
     if model is None:
-        return load()
+        return load(default_for(seq))
     if isinstance(model, (str, PathLike)):
         return load(str(model))
     return check_model(model)  # type: ignore[return-value]
@@ -77,7 +92,7 @@ def predict_frames(
     """
     options = InferenceOptions(fps, layout, batch_size, device, window, overlap, nonfinite,
                                fuse, precision)
-    return _inference.predict_frames(seq, resolve_model(model), options)
+    return _inference.predict_frames(seq, resolve_model(model, seq), options)
 
 
 def analyze(
@@ -103,7 +118,7 @@ def analyze(
     """
     options = InferenceOptions(fps, layout, batch_size, device, window, overlap, nonfinite,
                                fuse, precision)
-    return _inference.analyze(seq, resolve_model(model), options, decoder=decoder,
+    return _inference.analyze(seq, resolve_model(model, seq), options, decoder=decoder,
                               min_score=min_score, **decoder_args)
 
 
@@ -144,7 +159,7 @@ def localize(
     """
     options = InferenceOptions(fps, layout, batch_size, device, window, overlap, nonfinite,
                                fuse, precision)
-    return _inference.localize(seq, resolve_model(model), options, decoder=decoder,
+    return _inference.localize(seq, resolve_model(model, seq), options, decoder=decoder,
                                min_score=min_score, **decoder_args)
 
 
@@ -197,5 +212,5 @@ def extract_features(
     """
     options = InferenceOptions(fps, layout, batch_size, device, window, overlap, nonfinite,
                                fuse, precision)
-    return _inference.extract_features(seq, resolve_model(model), options, level=level,
+    return _inference.extract_features(seq, resolve_model(model, seq), options, level=level,
                                        native=native)  # type: ignore[call-overload]

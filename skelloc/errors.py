@@ -29,6 +29,7 @@ __all__ = [
     "NonFiniteError",
     "EmptyInputError",
     "SkeletonFormatError",
+    "LabelTableError",
     "LabelMismatchError",
     "InputKindError",
     "in_cli_words",
@@ -112,6 +113,11 @@ class SkeletonFormatError(InputError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+
+
+class LabelTableError(SkeletonFormatError):
+    """A label table row that cannot be used: unknown video, end before start, times past the
+    recording, an empty label, a duplicate header (the message names the file and row)."""
 
 
 class InputKindError(ShapeError):

@@ -52,10 +52,19 @@ class InputSpec:
     fps: float = 30.0
     normalization: str = "ntu"
     max_persons: int = 2
+    #: the last of ``channels`` is a keypoint score (2D models: x, y, score)
+    confidence: bool = False
 
     def __post_init__(self) -> None:
         if self.num_joints < 1 or self.channels < 1 or self.max_persons < 1 or not self.fps > 0:
             raise ConfigError(f"invalid input spec {self}")
+        if self.confidence and self.channels < 2:
+            raise ConfigError(f"invalid input spec {self}: a score channel needs a coordinate")
+
+    @property
+    def coordinates(self) -> int:
+        """Coordinate channels (2 for a 2D model, 3 for a 3D one)."""
+        return self.channels - (1 if self.confidence else 0)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -190,13 +190,17 @@ def prepare_pkummd(
     split_file: Optional[Path] = typer.Option(None, "--split-file",
                                               help="Official cross-subject/cross-view file."),
     dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
+    image2d: bool = typer.Option(
+        False, "--2d", help="Write 2D keypoints: joints projected into the Kinect v2 depth "
+                            "camera (pixels + score), coco13 layout, for 2D models."),
 ) -> None:
     """Convert PKU-MMD into a skelloc training cache."""
     from skelloc.io.prepare import load_cache, prepare_pkummd as run_prepare, read_id_list
 
     perfs = read_id_list(val_performances) if val_performances is not None else None
     path = run_prepare(src, out, fps=fps, val_performances=perfs, val_fraction=val_fraction,
-                       seed=seed, split_file=split_file, dtype=dtype, progress=True)
+                       seed=seed, split_file=split_file, dtype=dtype, progress=True,
+                       image2d=image2d)
     _summary(load_cache(path), path)
 
 
@@ -293,6 +297,40 @@ def prepare_babel_tal(
     _summary(load_cache(path), path)
 
 
+def prepare_labels(
+    recordings: Path = typer.Argument(..., help="Folder of recordings skelloc.read reads (the "
+                                      "file stem is the video name)."),
+    out: Path = typer.Argument(..., help="Output cache folder."),
+    labels: Path = typer.Option(..., "--labels", help="CSV video,label,start_s,end_s[,group] "
+                                "or ActivityNet-style JSON."),
+    val_videos: Optional[str] = typer.Option(
+        None, "--val-videos", help="Validation videos: comma-separated names or a file of "
+                                   "names (their whole groups go along)."),
+    val_fraction: Optional[float] = typer.Option(
+        None, "--val-fraction", help="Seeded fraction of the groups (subjects) for validation."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the --val-fraction draw."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Resample to this frame rate "
+                                       "(default: the first recording's)."),
+    input_format: Optional[str] = typer.Option(None, "--input-format",
+                                               help="Reader for every recording (default: "
+                                                    "detected per file)."),
+) -> None:
+    """Your own recordings and label table -> a training cache (classes from the labels)."""
+    from skelloc.io.prepare import load_cache, read_id_list
+    from skelloc.io.prepare_labels import prepare_labels as run_prepare
+
+    names: Optional[list[str]] = None
+    if val_videos is not None:
+        names = (read_id_list(Path(val_videos)) if Path(val_videos).is_file()
+                 else _id_list(val_videos))
+    options = {"format": input_format} if input_format else None
+    path = run_prepare(recordings, out, labels, val_videos=names, val_fraction=val_fraction,
+                       seed=seed, fps=fps, read_options=options)
+    data = load_cache(path)
+    _summary(data, path)
+    typer.echo(f"classes: {', '.join(data['classes'])}")
+
+
 def _id_list(text: Optional[str]) -> Optional[list[str]]:
     if text is None:
         return None
@@ -319,4 +357,5 @@ def register(app: typer.Typer) -> None:
     prepare.command("babel")(prepare_babel)
     prepare.command("utkinect")(prepare_utkinect)
     prepare.command("babel-tal")(prepare_babel_tal)
+    prepare.command("labels")(prepare_labels)
     app.add_typer(prepare, name="prepare")

@@ -28,7 +28,9 @@ def localize_cmd(
         show_default=False,
     ),
     model: Optional[str] = typer.Option(
-        None, "--model", "-m", help="Model name, alias or weights path (default: the bundled model)."
+        None, "--model", "-m",
+        help="Model name, alias or weights path (default: the bundled model for the input's "
+             "kind, 2D keypoints or 3D joints).",
     ),
     input_format: Optional[str] = typer.Option(
         None, "--input-format", "-i",
@@ -98,8 +100,10 @@ def localize_cmd(
         raise InputError(f"no input files matched {' '.join(inputs)}")
     gt_files = _ground_truth_files(ground_truth, paths) if ground_truth else None
     plot_paths = plot_targets(plot, paths) if plot is not None else None
-    net = skelloc.load(model) if model else skelloc.load()
-    read_options = reader_options(input_format, persons_of(net), layout)
+    pick = model_picker(model)
+    # persons to keep from pose-estimator files: the named model's, else 2 (both defaults')
+    read_options = reader_options(input_format, persons_of(skelloc.load(model) if model else None),
+                                  layout)
 
     if min_score is None and fmt in ("anet", "pkummd"):
         min_score = 0.0  # files for `skelloc evaluate`: every proposal, as mAP expects
@@ -112,6 +116,7 @@ def localize_cmd(
     for k, path in enumerate(paths):
         try:
             seq = skelloc.read(path, format=input_format, **read_options(path), **rate)
+            net = pick(seq)
             analysis = skelloc.analyze(seq, net, **kwargs) if plot_paths else None
             segments = analysis.segments if analysis else skelloc.localize(seq, net, **kwargs)
         except SkellocError as err:
@@ -216,6 +221,27 @@ def _write_pkummd(results: list[dict[str, Any]], folder: Path) -> int:
                  f"{float(s['score']):.6g}\n" for s in r["segments"]]
         atomic_write_text(folder / f"{r['video']}.txt", "".join(lines))
     return len(results)
+
+
+def model_picker(model: Optional[str]) -> Any:
+    """``pick(seq) -> Localizer``: the named model, or per input the default for its kind
+    (2D keypoints or 3D joints), each loaded once and named on stderr when first used."""
+    import skelloc
+    from skelloc.api import default_for
+    from skelloc.inference.validate import input_kind
+
+    loaded: dict[str, Any] = {}
+
+    def pick(seq: Any) -> Any:
+        name = model or default_for(seq)
+        if name not in loaded:
+            loaded[name] = skelloc.load(name)
+            if not model:
+                typer.echo(f"model: {name} (the default for {input_kind(seq).upper()} input)",
+                           err=True)
+        return loaded[name]
+
+    return pick
 
 
 def _gt_dict(seg: Any) -> dict[str, Any]:

@@ -51,7 +51,9 @@ def pretrain(
 
 def finetune(
     config: str = typer.Argument(..., help="Recipe name or TOML file."),
-    init: Optional[Path] = typer.Option(None, "--init", help="Pretraining result or checkpoint."),
+    init: Optional[str] = typer.Option(
+        None, "--init", help="Hub model name (its encoder, new head; e.g. "
+                             "stgcn16-snippet-pkummd-encoder), pretraining result or checkpoint."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default runs/NAME/finetune)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
     data: Optional[Path] = typer.Option(None, "--data", help="Training cache (sets data.path)."),

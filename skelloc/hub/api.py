@@ -74,9 +74,14 @@ def parse_identifier(name_or_path: str | os.PathLike[str] | None) -> Identifier:
     return Identifier("name", name, rev or None)
 
 
-def default_model_name() -> str:
-    """The manifest's ``default`` model."""
+def default_model_name(kind: str = "3d") -> str:
+    """The manifest's ``default`` model, or with ``kind="2d"`` its ``default_2d`` (the model
+    for 2D keypoints; the 3D default when no manifest names one)."""
     reg = registry()
+    if kind not in ("2d", "3d"):
+        raise UnknownModelError(f"kind must be '2d' or '3d', got {kind!r}")
+    if kind == "2d" and reg.default_2d is not None:
+        return reg.default_2d
     if reg.default is None:
         raise UnknownModelError("no default model: no manifest sets 'default'. Pass a model "
                                 "name; see 'skelloc list'.")

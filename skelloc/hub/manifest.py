@@ -51,7 +51,8 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 # the manifest's input_spec: InputSpec's fields (same names) and one informational extra
 _INPUT_KEYS = {"layout": str, "num_joints": int, "channels": int, "fps": (int, float),
-               "normalization": str, "max_persons": int, "coordinate_frame": str}
+               "normalization": str, "max_persons": int, "coordinate_frame": str,
+               "confidence": bool}
 DEFAULT_TASK = "temporal-action-localization"
 
 
@@ -145,6 +146,8 @@ class Manifest:
     models: dict[str, ModelEntry]
     default: str | None = None
     origin: str = "<memory>"
+    #: the model for 2D keypoint input when none is named (``default`` stays the 3D one)
+    default_2d: str | None = None
 
 
 # --------------------------------------------------------------------------- validation
@@ -299,7 +302,7 @@ def parse_input_spec(data: dict[str, Any], origin: str, where: str) -> InputSpec
         typ = _INPUT_KEYS.get(k)
         if typ is None:
             raise _fail(origin, f"{where}.{k}", f"unknown field (known: {', '.join(_INPUT_KEYS)})")
-        if not isinstance(v, typ) or isinstance(v, bool):
+        if not isinstance(v, typ) or (isinstance(v, bool) and typ is not bool):
             raise _fail(origin, f"{where}.{k}", f"has the wrong type ({v!r})")
     try:
         return InputSpec.from_dict({k: float(v) if k == "fps" else v for k, v in data.items()
@@ -322,17 +325,20 @@ def parse_manifest(data: Any, origin: str = "<memory>") -> Manifest:
     if not isinstance(models_raw, dict):
         raise ManifestError(f"{origin}: 'models' must be an object of name -> entry")
     models = {n: parse_entry(n, e, origin) for n, e in models_raw.items()}
-    default = data.get("default")
-    if default is not None:
-        if not isinstance(default, str):
-            raise ManifestError(f"{origin}: 'default' must be a model name")
-        known = set(models) | {a for e in models.values() for a in e.aliases}
-        if default not in known:
-            raise ManifestError(f"{origin}: default model {default!r} is not in this manifest")
-    unknown = set(data) - {"schema_version", "models", "default", "$schema", "comment"}
+    known = set(models) | {a for e in models.values() for a in e.aliases}
+    for key in ("default", "default_2d"):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ManifestError(f"{origin}: {key!r} must be a model name")
+        if value not in known:
+            raise ManifestError(f"{origin}: {key} model {value!r} is not in this manifest")
+    unknown = set(data) - {"schema_version", "models", "default", "default_2d", "$schema",
+                           "comment"}
     if unknown:
         raise ManifestError(f"{origin}: unknown top-level keys {sorted(unknown)}")
-    return Manifest(version, models, default, origin)
+    return Manifest(version, models, data.get("default"), origin, data.get("default_2d"))
 
 
 _READ_MEMO: dict[tuple[str, int, int], Manifest] = {}
@@ -409,6 +415,7 @@ class Registry:
     aliases: dict[str, str]
     default: str | None
     sources: list[str]
+    default_2d: str | None = None
 
     def canonical(self, name: str) -> str:
         if name in self.models:
@@ -437,6 +444,7 @@ def registry() -> Registry:
     models: dict[str, ModelEntry] = {}
     aliases: dict[str, str] = {}
     default: str | None = None
+    default_2d: str | None = None
     sources = []
     for path, packaged in _manifest_paths():
         if not packaged and not path.is_file():
@@ -452,14 +460,16 @@ def registry() -> Registry:
             models[name] = entry
         if manifest.default is not None:
             default = manifest.default
+        if manifest.default_2d is not None:
+            default_2d = manifest.default_2d
     for name, entry in models.items():
         for alias in entry.aliases:
             if alias in models or aliases.get(alias, name) != name:
                 raise ManifestError(f"alias {alias!r} of {name!r} clashes with another model")
             aliases[alias] = name
-    if default is not None and default in aliases:
-        default = aliases[default]
-    return Registry(models, aliases, default, sources)
+    default = aliases.get(default, default) if default is not None else None
+    default_2d = aliases.get(default_2d, default_2d) if default_2d is not None else None
+    return Registry(models, aliases, default, sources, default_2d)
 
 
 def get_entry(name: str) -> ModelEntry:

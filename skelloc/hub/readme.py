@@ -46,9 +46,12 @@ def _detects(e: Any) -> str:
 def _input(e: Any) -> str:
     spec = e.input_spec
     layout = spec.layout
-    channels = spec.channels
+    channels = spec.channels - int(getattr(spec, "confidence", False))
     kind = {3: "3D", 2: "2D"}.get(channels, f"{channels}-channel")
-    sensor = " Kinect v2" if "kinect-v2" in (e.raw.get("card") or {}).get("tags", []) else ""
+    tags = (e.raw.get("card") or {}).get("tags", [])
+    sensor = " Kinect v2" if "kinect-v2" in tags and channels == 3 else ""
+    if getattr(spec, "confidence", False):
+        kind += " keypoints + scores (any image size)"
     persons = spec.max_persons
     return (f"{kind}{sensor}, `{layout}` ({spec.num_joints} joints)"
             + (f", up to {persons} persons" if persons else ""))
@@ -86,7 +89,8 @@ def models_table(pattern: str = "*") -> str:
     for name in reg.names(pattern):
         e = reg.models[name]
         fps = e.input_spec.fps
-        default = " (default)" if reg.default == name else ""
+        default = (" (default)" if reg.default == name else
+                   " (2D default)" if getattr(reg, "default_2d", None) == name else "")
         rows.append(f"| `{name}`{default} | {_detects(e)} | {_input(e)} | any; resampled to "
                     f"{fps:g} fps (no rate given: 30) | {_accuracy(e)} | {_output(e)} |")
     if len(rows) == 2:

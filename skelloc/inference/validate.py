@@ -35,6 +35,7 @@ __all__ = [
     "NonFinitePolicy",
     "as_sequence",
     "fill_null_frames",
+    "input_kind",
     "interpolate_nonfinite",
     "order_persons",
     "prepare_input",
@@ -239,6 +240,31 @@ def _canonical_layout(name: str) -> str | None:
         return None
 
 
+def _image_landmarks(seq: SkeletonSequence) -> bool:
+    """MediaPipe image landmarks: x, y in the image, z a relative depth (2D keypoints)."""
+    return seq.meta.get("format") == "mediapipe" and seq.meta.get("world") is False
+
+
+def input_kind(obj: Any) -> Literal["2d", "3d"]:
+    """``"2d"`` for keypoints with two coordinate channels (``(x, y)``, or ``(x, y, score)``
+    with ``meta["confidence"]``, or in a pose-estimator layout with scores in [0, 1]: see
+    :func:`skelloc.inference.compat.coordinate_channels`; or MediaPipe image landmarks), else
+    ``"3d"``.  A bare 3-channel array counts as 3D."""
+    if isinstance(obj, SkeletonSequence):
+        if _image_landmarks(obj):
+            return "2d"
+        from skelloc.inference.compat import coordinate_channels
+
+        return "2d" if coordinate_channels(obj) == 2 else "3d"
+    shape = getattr(obj, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(obj)
+        except (ValueError, TypeError):
+            return "3d"
+    return "2d" if len(shape) and int(shape[-1]) == 2 else "3d"
+
+
 # --------------------------------------------------------------------------- prepare_input
 def prepare_input(
     seq: SkeletonSequence | Any,
@@ -275,6 +301,10 @@ def prepare_input(
 
     joints = _match_channels(joints, seq, spec)
     has_conf = bool(meta.get("confidence")) and joints.shape[-1] == seq.num_channels
+    if getattr(spec, "confidence", False) and not has_conf:
+        if joints.shape[-1] < int(spec.channels):  # 2D input without scores
+            joints = _add_scores(joints)
+        has_conf = True
     joints, layout = _match_layout(joints, seq, spec, confidence=has_conf)
     joints = order_persons(joints)
     joints = _fit_persons(joints, int(spec.max_persons))
@@ -300,6 +330,10 @@ def prepare_input(
         from skelloc.skeleton.normalize import ntu_pre_normalize
 
         joints = ntu_pre_normalize(joints, layout=layout, confidence=has_conf)
+    elif normalization == "person2d":
+        from skelloc.skeleton.normalize2d import person2d_normalize
+
+        joints = person2d_normalize(joints, layout, confidence=has_conf)
     elif normalization not in (None, "none", ""):
         raise InputError(f"unknown input normalization {normalization!r} in the model's input spec")
 
@@ -313,6 +347,12 @@ def prepare_input(
         fps=float(spec.fps),
         meta=meta,
     )
+
+
+def _add_scores(joints: np.ndarray) -> np.ndarray:
+    """Append a score channel: 1 for a joint with a non-zero coordinate, else 0."""
+    score = np.any(joints != 0, axis=-1, keepdims=True).astype(np.float32)
+    return np.concatenate([joints, score], axis=-1)
 
 
 def _on_device(device: Any, spec: InputSpec, layout: str, has_conf: bool) -> bool:
@@ -350,6 +390,20 @@ def _resample_normalize_on(device: Any, joints: np.ndarray, source_fps: float, s
 
 def _match_channels(joints: np.ndarray, seq: SkeletonSequence, spec: InputSpec) -> np.ndarray:
     want, have = int(spec.channels), joints.shape[-1]
+    if getattr(spec, "confidence", False):
+        coords = want - 1
+        if coords == 2 and _image_landmarks(seq) and have == 4:
+            return joints[..., [0, 1, 3]]  # (x, y, z, visibility): the depth guess is dropped
+        have_coords = have - (1 if seq.meta.get("confidence") else 0)
+        if have_coords == coords and have in (want, want - 1):
+            return joints  # x, y (+ score): scores are added by prepare_input when absent
+        if have == want and not seq.meta.get("confidence") and coords == 2:
+            return joints  # three channels read as x, y, score
+        raise ShapeError(
+            f"the model takes {coords}D keypoints (x, y) and a score, the input has {have_coords} "
+            f"coordinate channel(s) (shape {tuple(joints.shape)})"
+            + ("; use a 3D model for 3D joints (skelloc.localize picks one when no model is "
+               "named)" if have_coords == 3 else ""))
     if have == want:
         return joints
     if have == want + 1 and seq.meta.get("confidence"):

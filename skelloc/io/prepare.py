@@ -33,6 +33,7 @@ __all__ = [
     "resample_segments",
     "read_id_list",
     "prepare_pkummd",
+    "image2d_keypoints",
     "prepare_ntu",
     "prepare_babel",
     "ntu_split",
@@ -211,7 +212,7 @@ def prepare_pkummd(src: Path | str, out: Path | str, *, fps: float | None = None
                    val_fraction: float | None = None, seed: int = 0,
                    split_file: Path | str | None = None, dtype: str = "float16",
                    index_base: int = 1, inclusive_end: bool = True,
-                   progress: bool = False) -> Path:
+                   progress: bool = False, image2d: bool = False) -> Path:
     """Convert PKU-MMD into a training cache; returns the path of ``dataset.json``.
 
     ``src`` is either the official layout (skeleton text folder, e.g. ``PKU_Skeleton_Renew``,
@@ -220,7 +221,9 @@ def prepare_pkummd(src: Path | str, out: Path | str, *, fps: float | None = None
     every video, without a split file) are ``train``, those of its test list ``test``;
     ``val_performances`` / ``val_fraction`` move whole training performances to ``val``.
     Classes are the 51 PKU-MMD classes (label index = class id - 1).  ``fps`` (e.g. 15)
-    downsamples from 30 fps, segments included.
+    downsamples from 30 fps, segments included.  ``image2d`` writes 2D keypoints instead:
+    the joints projected into the Kinect v2 depth camera (pixels, with a score channel) in
+    the ``coco13`` layout (:func:`image2d_keypoints`).
     """
     from skelloc.io.pkummd import (
         PKUMMD_CLASSES,
@@ -241,9 +244,15 @@ def prepare_pkummd(src: Path | str, out: Path | str, *, fps: float | None = None
     dst_fps = float(fps or PKUMMD_FPS)
     if dst_fps <= 0 or dst_fps > PKUMMD_FPS:
         raise ConfigError(f"fps must be in (0, {PKUMMD_FPS:g}], got {fps}")
-    writer = CacheWriter(out, dataset="pkummd", fps=dst_fps, layout="ntu25",
-                         classes=PKUMMD_CLASSES, dtype=dtype,
-                         extra={"source_fps": PKUMMD_FPS})
+    extra: dict[str, Any] = {"source_fps": PKUMMD_FPS}
+    if image2d:
+        from skelloc.skeleton.project import KINECT_V2_DEPTH
+
+        extra.update(confidence=True, camera=asdict(KINECT_V2_DEPTH))
+    writer = CacheWriter(out, dataset="pkummd", fps=dst_fps,
+                         layout="coco13" if image2d else "ntu25",
+                         classes=PKUMMD_CLASSES, dtype="float32" if image2d else dtype,
+                         extra=extra)
     vids = sorted(set(found.skeletons) & set(found.labels))
     if splits:
         vids = [v for v in vids if v in splits]
@@ -273,6 +282,8 @@ def prepare_pkummd(src: Path | str, out: Path | str, *, fps: float | None = None
                 raise SkeletonFormatError(f"class {inst.label} outside 1..51",
                                           path=found.labels[vid])
         segs = [[inst.label - 1, inst.start, inst.end] for inst in labels]
+        if image2d:
+            joints = image2d_keypoints(joints)
         joints = _resample(joints, PKUMMD_FPS, dst_fps)
         segs = resample_segments(segs, PKUMMD_FPS, dst_fps, joints.shape[0])
         writer.add(CacheVideo(vid, int(joints.shape[0]), vid[:4], splits.get(vid, "train"),
@@ -286,6 +297,17 @@ def prepare_pkummd(src: Path | str, out: Path | str, *, fps: float | None = None
     return path
 
 
+
+
+def image2d_keypoints(joints: np.ndarray) -> np.ndarray:
+    """Kinect v2 camera-space NTU-25 joints ``(T, M, 25, 3)`` -> 2D ``coco13`` keypoints
+    ``(T, M, 13, 3)``: pixels of the 512 x 424 depth camera and a score (1 tracked, 0
+    missing), as a pose estimator run on that camera's image would give them."""
+    from skelloc.skeleton.convert import convert_layout
+    from skelloc.skeleton.project import KINECT_V2_DEPTH, project_to_image
+
+    image = project_to_image(joints, KINECT_V2_DEPTH)
+    return convert_layout(image, "ntu25", "coco13", confidence=True)
 
 
 # --------------------------------------------------------------------------- NTU RGB+D

@@ -114,6 +114,10 @@ _BUILTIN: list[Conversion] = [
     _table("ntu25", "coco17", [
         "~3", "~3", "~3", "~3", "~3", 4, 8, 5, 9, 6, 10, 12, 16, 13, 17, 14, 18,
     ]),
+    # -> COCO body 13 (the 2D models' layout): the head is the mean of the nose and the eyes
+    # (always detected when the face is visible; the ears often are not); Kinect's head joint.
+    _table("coco17", "coco13", [(0, 1, 2), 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]),
+    _table("ntu25", "coco13", [3, 4, 8, 5, 9, 6, 10, 12, 16, 13, 17, 14, 18]),
     # -> OpenPose COCO-18
     _table("coco17", "openpose18",
            [0, (5, 6), 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3]),

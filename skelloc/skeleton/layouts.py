@@ -27,6 +27,7 @@ __all__ = [
     "COCO17",
     "BODY25",
     "MEDIAPIPE33",
+    "COCO13",
     "KINECT_V1_20",
 ]
 
@@ -246,6 +247,28 @@ MEDIAPIPE33 = Layout(
     aliases=("mediapipe", "blazepose", "mediapipe_pose"),
 )
 
+# --------------------------------------------------------------------------- COCO body 13
+# The joints that Kinect (v1, v2) and every 2D pose estimator (COCO-17, OpenPose, MediaPipe)
+# share: COCO-17's body joints with its five face points merged into one head point.  The
+# layout of the 2D models (docs/skeleton.md, "2D models").
+_COCO13_EDGES = (
+    (1, 0), (2, 0), (3, 1), (5, 3), (4, 2), (6, 4), (7, 1), (9, 7), (11, 9), (8, 2), (10, 8),
+    (12, 10),
+)  # fmt: skip
+COCO13 = Layout(
+    name="coco13",
+    joint_names=(
+        "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+        "left_wrist", "right_wrist", "left_hip", "right_hip",
+        "left_knee", "right_knee", "left_ankle", "right_ankle",
+    ),  # fmt: skip
+    parents=_tree(_COCO13_EDGES, 13),
+    edges=_COCO13_EDGES,
+    center=0,
+    flip_pairs=((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12)),
+    aliases=("body13", "coco_body13"),
+)
+
 # --------------------------------------------------------------------------- Kinect v1 (20 joints)
 # The Kinect for Windows SDK v1 skeleton (UTKinect-Action3D, MSR Action3D, Florence 3D): NTU-25
 # without the neck, hand tips and thumbs; its "shoulder center" is NTU's spine_shoulder.
@@ -269,8 +292,9 @@ KINECT_V1_20 = Layout(
     aliases=("kinect_v1", "kinect20", "utkinect", "msr_action3d"),
 )
 
-_BUILTIN: tuple[Layout, ...] = (NTU25, NTU25_PYSKL, OPENPOSE18, COCO17, BODY25, MEDIAPIPE33,
-                                KINECT_V1_20)
+_BUILTIN: tuple[Layout, ...] = (
+    NTU25, NTU25_PYSKL, OPENPOSE18, COCO17, BODY25, MEDIAPIPE33, COCO13, KINECT_V1_20,
+)
 _REGISTRY: dict[str, Layout] = {lay.name: lay for lay in _BUILTIN}
 _ALIASES: dict[str, str] = {a: lay.name for lay in _BUILTIN for a in lay.aliases}
 

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from skelloc.errors import ConfigError
+from skelloc.train.augment2d import AUGMENTATIONS_2D
 
 __all__ = [
     "AUGMENTATIONS",
@@ -231,12 +232,14 @@ AUGMENTATIONS: dict[str, Callable[..., torch.Tensor]] = {
     "blur": gaussian_blur,
     "axis_mask": axis_mask,
     "joint_corruption": joint_corruption,
+    **AUGMENTATIONS_2D,
 }
 
 
 def _kwargs(name: str, cfg: Any, flip_permutation: Sequence[int] | None) -> dict[str, Any]:
+    uses_flip = ("flip", "mirror2d", "swap_left_right")
     if cfg is None:
-        return {"permutation": flip_permutation} if name == "flip" else {}
+        return {"permutation": flip_permutation} if name in uses_flip else {}
     table: dict[str, dict[str, Any]] = {
         "temporal_crop": {"padding_ratio": cfg.padding_ratio},
         "crop_resize": {"min_scale": cfg.crop_min_scale, "min_length": cfg.crop_min_length},
@@ -247,6 +250,16 @@ def _kwargs(name: str, cfg: Any, flip_permutation: Sequence[int] | None) -> dict
         "blur": {"p": cfg.blur_p, "kernel": cfg.blur_kernel, "sigma": tuple(cfg.blur_sigma)},
         "axis_mask": {"p": cfg.axis_mask_p},
         "joint_corruption": {"p_zero": cfg.corruption_p, "fraction": cfg.corruption_joints},
+        "camera_view": {"p": cfg.camera_p, "rotate_deg": cfg.camera_rotate_deg,
+                        "squash_x": tuple(cfg.camera_squash_x),
+                        "squash_y": tuple(cfg.camera_squash_y), "shear": cfg.camera_shear},
+        "mirror2d": {"p": cfg.flip_p, "permutation": flip_permutation},
+        "scale_drift": {"p": cfg.scale_p, "scale": tuple(cfg.scale_range)},
+        "keypoint_jitter": {"p": cfg.jitter_p, "std": cfg.jitter_std},
+        "swap_left_right": {"p": cfg.swap_p, "rate": cfg.swap_rate,
+                            "permutation": flip_permutation},
+        "drop_keypoints": {"p": cfg.drop_p, "rate": cfg.drop_rate, "burst": cfg.drop_burst},
+        "score_noise": {"p": cfg.score_p, "low": cfg.score_low},
     }
     return table[name]
 

@@ -24,6 +24,8 @@ __all__ = [
     "steps_per_epoch",
     "load_encoder_state",
     "init_encoder",
+    "is_hub_init",
+    "build_from_hub",
 ]
 
 logger = logging.getLogger(__name__)
@@ -42,7 +44,9 @@ def input_spec(cfg: TrainConfig, cache: SkeletonCache) -> Any:
     layout = str(cfg.model.model_args.get("layout", cfg.data.layout))
     return InputSpec(layout=layout, num_joints=len(get_layout(layout).joint_names),
                      channels=channels, fps=float(cfg.data.fps or cache.fps),
-                     normalization=cfg.data.normalization, max_persons=cfg.data.max_persons)
+                     normalization=cfg.data.normalization, max_persons=cfg.data.max_persons,
+                     confidence=bool(cache.confidence if cfg.data.confidence is None
+                                     else cfg.data.confidence))
 
 
 def build_model(cfg: TrainConfig, cache: SkeletonCache, head: bool = True) -> Any:
@@ -132,3 +136,78 @@ def model_metadata(model: Any) -> dict[str, str]:
     return {"format": "pt", "skelloc.component": "pretrain",
             "skelloc.model_args": json.dumps(cfg, sort_keys=True),
             "skelloc.input_spec": json.dumps(model.input_spec.to_dict(), sort_keys=True)}
+
+
+def is_hub_init(init: str | Path | None) -> bool:
+    """``init`` names a hub model (not an existing file or folder)."""
+    if init is None or Path(init).exists():
+        return False
+    from skelloc.hub.manifest import registry
+
+    try:
+        registry().canonical(str(init))
+    except KeyError:
+        return False
+    return True
+
+
+def _cache_coordinates(cache: SkeletonCache) -> int:
+    import numpy as np
+
+    first = cache.videos[0].id if cache.videos else None
+    if first is None:
+        return 3
+    arr = np.load(cache.skeleton_dir / f"{first}.npy", mmap_mode="r")
+    return int(arr.shape[-1]) - (1 if cache.confidence else 0)
+
+
+def build_from_hub(cfg: TrainConfig, cache: SkeletonCache, name: str) -> Any:
+    """A model whose encoder is the hub model ``name`` (fetched and verified like
+    :func:`skelloc.load`) and whose head is new, for the cache's classes; ``cfg.model`` and
+    ``cfg.data``'s input settings are set to the encoder's (so ``config.json`` says what ran).
+
+    Raises:
+        LayoutMismatchError: no conversion from the cache's layout to the encoder's (the
+            message lists the layouts that work), or 2D data for a 3D encoder (and back).
+    """
+    from skelloc.errors import LayoutMismatchError
+    from skelloc.hub.api import load
+    from skelloc.models.factory import create_model
+    from skelloc.skeleton.convert import get_conversion
+    from skelloc.skeleton.layouts import get_layout, list_layouts
+
+    enc = load(name, load_head=False)
+    spec = enc.input_spec
+    src, dst = get_layout(cache.layout).name, get_layout(spec.layout).name
+
+    def converts(layout: str) -> bool:
+        try:
+            get_conversion(layout, dst)
+        except Exception:  # noqa: BLE001 - ConfigError or a bad table: not convertible
+            return False
+        return True
+
+    if not converts(src):
+        works = [lay for lay in list_layouts() if converts(lay)]
+        raise LayoutMismatchError(
+            f"{name} takes layout {dst!r} and no conversion from the data's {src!r} exists; "
+            f"layouts that work: {', '.join(works)}")
+    have = _cache_coordinates(cache)
+    want = spec.channels - (1 if getattr(spec, "confidence", False) else 0)
+    if have != want:
+        raise LayoutMismatchError(
+            f"{name} takes {want}D joints and the data has {have} coordinate channels; pick a "
+            f"{have}D model (skelloc list) or omit --init")
+    model = create_model(enc.config.architecture, head=cfg.model.head, labels=cache.classes,
+                         input_spec=spec, head_args=head_arguments(cfg),
+                         output=cfg.model.output, **dict(enc.config.model_args))
+    model.encoder.load_state_dict(enc.encoder.state_dict())
+    cfg.model.architecture = enc.config.architecture
+    cfg.model.model_args = dict(enc.config.model_args)
+    cfg.data.layout, cfg.data.fps = spec.layout, float(spec.fps)
+    cfg.data.normalization, cfg.data.max_persons = spec.normalization, spec.max_persons
+    logger.info("initialised the encoder from hub model %s (%s, layout %s%s)", name,
+                enc.config.architecture, dst,
+                f", converted from {src}" if src != dst else "")
+    return model
+

@@ -71,6 +71,23 @@ class AugmentConfig:
     corruption_joints: float = 0.6
     crop_min_scale: float = 0.1
     crop_min_length: int = 1
+    # 2D robustness (skelloc.train.augment2d; lengths in torso units)
+    camera_p: float = 0.8
+    camera_rotate_deg: float = 10.0
+    camera_squash_x: tuple[float, float] = (0.7, 1.1)
+    camera_squash_y: tuple[float, float] = (0.85, 1.1)
+    camera_shear: float = 0.15
+    scale_p: float = 0.5
+    scale_range: tuple[float, float] = (0.8, 1.25)
+    jitter_p: float = 1.0
+    jitter_std: float = 0.03
+    swap_p: float = 0.5
+    swap_rate: float = 0.03
+    drop_p: float = 0.8
+    drop_rate: float = 0.08
+    drop_burst: int = 4
+    score_p: float = 0.5
+    score_low: float = 0.3
 
 
 @dataclass
@@ -81,7 +98,8 @@ class DataConfig:
     fps: float | None = None  # model frame rate; None keeps the cache's
     source_fps: float | None = None  # input rate of arrays without one; None: 30 (warned)
     layout: str = "ntu25"
-    normalization: str = "ntu"  # "ntu" | "none"
+    normalization: str = "ntu"  # "ntu" | "person2d" | "none"
+    confidence: bool | None = None  # the last channel is a score; None = the cache's flag
     max_persons: int = 2
     max_frames: int | None = None  # drop longer sequences (at the source rate)
     train_split: str = "train"
@@ -162,6 +180,11 @@ class FinetuneConfig:
     milestones: list[float] = field(default_factory=lambda: [30.0, 35.0])
     gamma: float = 0.1
     eval_every: int = 1
+    # training-batch augmentations (frame-aligned only: labels stay valid), e.g. the 2D
+    # robustness set ["camera_view", "mirror2d", "scale_drift", "keypoint_jitter",
+    # "swap_left_right", "drop_keypoints", "score_noise"]; settings in augment_args
+    augment: list[str] = field(default_factory=list)
+    augment_args: AugmentConfig = field(default_factory=AugmentConfig)
 
 
 @dataclass
@@ -388,7 +411,8 @@ def validate_config(cfg: TrainConfig) -> None:
         (cfg.finetune.optimizer in ("adam", "sgd"), "finetune.optimizer must be adam or sgd"),
         (cfg.data.finetune_input in ("whole", "window"),
          "data.finetune_input must be whole or window"),
-        (cfg.data.normalization in ("ntu", "none"), "data.normalization must be ntu or none"),
+        (cfg.data.normalization in ("ntu", "person2d", "none"),
+         "data.normalization must be ntu, person2d or none"),
         (0.0 < cfg.data.label_fraction <= 1.0, "data.label_fraction must be in (0, 1]"),
         (0.0 <= cfg.data.val_fraction < 1.0, "data.val_fraction must be in [0, 1)"),
         (cfg.data.window >= 2, "data.window must be at least 2"),

@@ -77,6 +77,7 @@ class SkeletonCache:
             self.layout = str(meta.get("layout", layout))
             self.classes: list[str] = [str(c) for c in meta.get("classes", [])]
             self.dataset = str(meta.get("dataset", self.root.name))
+            self.confidence = bool(meta.get("confidence", False))
             self.skeleton_dir = self.root / "skeletons"
             self.videos = [
                 VideoRecord(
@@ -95,6 +96,7 @@ class SkeletonCache:
                 raise ConfigError(f"{self.root} holds neither dataset.json nor .npy arrays")
             self.fps = assume_fps() if fps is None else float(fps)
             self.layout, self.classes = layout, []
+            self.confidence = False
             self.dataset = self.root.name
             self.skeleton_dir = self.root
             self.videos = [VideoRecord(id=f.stem, num_frames=int(np.load(f, mmap_mode="r").shape[0]))
@@ -208,7 +210,8 @@ def prepare_videos(cache: SkeletonCache, videos: Sequence[VideoRecord], spec: An
         raise ConfigError(f"{cache.root} has no labels (no dataset.json); finetuning needs them")
     out = []
     for rec in videos:
-        seq = SkeletonSequence(cache.load(rec.id), layout=cache.layout, fps=cache.fps)
+        seq = SkeletonSequence(cache.load(rec.id), layout=cache.layout, fps=cache.fps,
+                               meta={"confidence": cache.confidence})
         prepared = prepare_input(seq, spec, nonfinite="interpolate")
         joints = torch.from_numpy(np.ascontiguousarray(prepared.joints)).permute(3, 0, 2, 1)
         labels = None

@@ -62,7 +62,8 @@ def evaluate_videos(
     ground_truth: list[Instance] = []
     correct = total = 0
     for rec in videos:
-        seq = SkeletonSequence(cache.load(rec.id), layout=cache.layout, fps=cache.fps)
+        seq = SkeletonSequence(cache.load(rec.id), layout=cache.layout, fps=cache.fps,
+                               meta={"confidence": bool(getattr(cache, "confidence", False))})
         common: dict[str, Any] = dict(device=device, window=window, overlap=overlap,
                                       nonfinite="interpolate")
         probs = predict_frames(seq, model, **common)

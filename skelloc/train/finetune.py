@@ -26,11 +26,14 @@ import torch
 import torch.nn.functional as F
 
 from skelloc.errors import ConfigError, EmptyInputError
+from skelloc.train.augment import apply_pipeline
 from skelloc.train.batching import WindowBank
 from skelloc.train.common import (
     batch_items,
+    build_from_hub,
     build_model,
     init_encoder,
+    is_hub_init,
     open_cache,
     steps_per_epoch,
 )
@@ -55,6 +58,7 @@ from skelloc.train.runtime import (
     save_checkpoint,
     set_lr,
     setup_distributed,
+    step_generator,
     write_json,
 )
 
@@ -102,11 +106,17 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
                  resume: bool = False) -> dict[str, Any]:
     """Train a localizer; returns the content of ``metrics.json``.
 
-    ``init`` is a pretraining result (``pretrain.safetensors``, its folder or a
+    ``init`` is a hub model name (its encoder, fetched and verified like ``skelloc.load``;
+    the data's layout is converted to the encoder's), a pretraining result
+    (``pretrain.safetensors``, its folder or a
     ``checkpoint.pt``) or a saved model: only the encoder weights are taken. Runs on one
     process or under ``torchrun`` (DDP); ``resume`` continues from ``out_dir/checkpoint.pt``.
     """
     fcfg = cfg.finetune
+    moving = sorted(set(fcfg.augment) & {"temporal_crop", "crop_resize"})
+    if moving:
+        raise ConfigError(f"finetune.augment: {', '.join(moving)} move frames and would "
+                          "misalign the frame labels; use spatial augmentations only")
     if fcfg.protocol == "semi" and cfg.data.label_fraction >= 1.0:
         raise ConfigError("protocol 'semi' needs data.label_fraction < 1 (e.g. 0.2)")
     out = Path(out_dir)
@@ -128,9 +138,12 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
         raise ConfigError("finetuning needs a head (model.head = ufusion, simple or tconv)")
 
     torch.manual_seed(derive_seed(cfg.seed, "init"))
-    model = build_model(cfg, cache, head=True)
-    if init is not None:
-        init_encoder(model, init)
+    if is_hub_init(init):  # a hub model name: its encoder, a new head
+        model = build_from_hub(cfg, cache, str(init))
+    else:
+        model = build_model(cfg, cache, head=True)
+        if init is not None:
+            init_encoder(model, init)
     linear = fcfg.protocol == "linear"
     if linear:
         for p in model.encoder.parameters():
@@ -140,6 +153,9 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
     videos = prepare_videos(cache, train_rec, model.input_spec, with_labels=True,
                             multilabel=multilabel)
 
+    from skelloc.skeleton.layouts import get_layout
+
+    flip = get_layout(model.input_spec.layout).flip_index
     whole = cfg.data.finetune_input == "whole"
     items: list[tuple[int, int]] = [(i, 0) for i in range(len(videos))]
     if not whole:
@@ -230,6 +246,10 @@ def run_finetune(cfg: TrainConfig, out_dir: str | Path, *, init: str | Path | No
                       else cfg.data.finetune_window)
             x, y = bank.collate(batch, length)
             assert y is not None
+            if fcfg.augment:
+                x = apply_pipeline(x, fcfg.augment, step_generator(cfg.seed, "augment", step,
+                                                                   d.rank),
+                                   fcfg.augment_args, flip_permutation=flip)
             torch.manual_seed(derive_seed(cfg.seed, "torch", step, d.rank))
             lr = lr_at(step, spe, fcfg.lr, fcfg.warmup_epochs, fcfg.milestones, fcfg.gamma)
             set_lr(optimizer, lr)

@@ -142,3 +142,19 @@ def test_identifier_grammar(tmp_path: Path) -> None:
         parse_identifier("org/not-a-path")
     with pytest.raises(UnknownModelError, match="hf-hub:org/repo"):
         parse_identifier("hf-hub:justone")
+
+
+def test_default_2d(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                    tiny_files: dict[str, tuple[str, bytes]]) -> None:
+    doc = {"schema_version": 1, "models": {"flat": make_entry(tiny_files)},
+           "default": "flat", "default_2d": "flat"}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(doc))
+    monkeypatch.setenv("SKELLOC_MANIFEST", str(path))
+    assert default_model_name("2d") == "flat" == default_model_name("3d")
+    with pytest.raises(UnknownModelError):
+        default_model_name("4d")
+    doc["default_2d"] = "nope"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ManifestError, match="default_2d model 'nope'"):
+        m.read_manifest(path)
