@@ -11,40 +11,64 @@ effects::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from skelloc._lazy import lazy_exports
 from skelloc._version import __version__
 
-# public name -> (module, attribute)
-_LAZY: dict[str, tuple[str, str]] = {
-    "load": ("skelloc.hub.api", "load"),
-    "list_models": ("skelloc.hub.api", "list_models"),
-    "list_pretrained": ("skelloc.hub.api", "list_pretrained"),
-    "model_info": ("skelloc.hub.api", "model_info"),
-    "register_manifest": ("skelloc.hub.api", "register_manifest"),
-    "prefetch": ("skelloc.hub.api", "prefetch"),
-    "create_model": ("skelloc.models.factory", "create_model"),
-    "list_architectures": ("skelloc.models.registry", "list_architectures"),
-    "Localizer": ("skelloc.models.localizer", "Localizer"),
-    "InputSpec": ("skelloc.model_config", "InputSpec"),
-    "localize": ("skelloc.api", "localize"),
-    "analyze": ("skelloc.api", "analyze"),
-    "Localization": ("skelloc.inference.api", "Localization"),
-    "extract_features": ("skelloc.api", "extract_features"),
-    "predict_frames": ("skelloc.api", "predict_frames"),
-    "Segment": ("skelloc.inference.segments", "Segment"),
-    "SkeletonSequence": ("skelloc.skeleton.sequence", "SkeletonSequence"),
-    "read": ("skelloc.io", "read"),
-    "errors": ("skelloc.errors", ""),
-    "io": ("skelloc.io", ""),
-    "metrics": ("skelloc.metrics", ""),
+# public name -> "module" (the attribute of the same name) or "module:attribute"
+_LAZY: dict[str, str] = {
+    "load": "skelloc.hub.api",
+    "list_models": "skelloc.hub.api",
+    "list_pretrained": "skelloc.hub.api",
+    "model_info": "skelloc.hub.api",
+    "register_manifest": "skelloc.hub.api",
+    "prefetch": "skelloc.hub.api",
+    "create_model": "skelloc.models.factory",
+    "list_architectures": "skelloc.models.registry",
+    "Localizer": "skelloc.models.localizer",
+    "InputSpec": "skelloc.model_config",
+    "localize": "skelloc.api",
+    "analyze": "skelloc.api",
+    "Localization": "skelloc.inference.api",
+    "extract_features": "skelloc.api",
+    "predict_frames": "skelloc.api",
+    "Segment": "skelloc.inference.segments",
+    "SkeletonSequence": "skelloc.skeleton.sequence",
+    "read": "skelloc.io",
+    "errors": "skelloc.errors:",
+    "io": "skelloc.io:",
+    "metrics": "skelloc.metrics:",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+__all__ = [
+    "InputSpec",
+    "Localization",
+    "Localizer",
+    "Segment",
+    "SkeletonSequence",
+    "__version__",
+    "analyze",
+    "create_model",
+    "errors",
+    "extract_features",
+    "io",
+    "list_architectures",
+    "list_models",
+    "list_pretrained",
+    "load",
+    "localize",
+    "metrics",
+    "model_info",
+    "predict_frames",
+    "prefetch",
+    "read",
+    "register_manifest",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from skelloc import errors, io, metrics
+    from skelloc.api import analyze, extract_features, localize, predict_frames
     from skelloc.hub.api import (
         list_models,
         list_pretrained,
@@ -53,27 +77,14 @@ if TYPE_CHECKING:  # pragma: no cover
         prefetch,
         register_manifest,
     )
-    from skelloc.api import analyze, extract_features, localize, predict_frames
     from skelloc.inference.api import Localization
     from skelloc.inference.segments import Segment
     from skelloc.io import read
-    from skelloc.models.factory import create_model
     from skelloc.model_config import InputSpec
+    from skelloc.models.factory import create_model
     from skelloc.models.localizer import Localizer
     from skelloc.models.registry import list_architectures
     from skelloc.skeleton.sequence import SkeletonSequence
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'skelloc' has no attribute {name!r}") from None
-    module = importlib.import_module(module_name)
-    value = module if not attr else getattr(module, attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

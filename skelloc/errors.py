@@ -3,7 +3,7 @@
 Every error raised on purpose by skelloc derives from :class:`SkellocError` and, where it
 fits, from the matching built-in (``ValueError``, ``KeyError``, ``FileNotFoundError``,
 ``ConnectionError``) so that generic ``except`` clauses keep working.  Each class carries an
-``exit_code`` used by the CLI (see ``hub.md`` §9):
+``exit_code`` used by the CLI (see docs/design/hub.md#errors):
 
 ====  ===========================================
 0     OK

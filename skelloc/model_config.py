@@ -71,7 +71,7 @@ class InputSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InputSpec:
-        return _from_mapping(cls, data, "input spec")  # type: ignore[no-any-return]
+        return _from_mapping(cls, data, "input spec")  # type: ignore[no-any-return,unused-ignore]
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def _flags_show_no_type() -> None:
         return original(self, ctx)
 
     display_type_rich._skelloc = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign,assignment]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
 def _register_commands() -> None:

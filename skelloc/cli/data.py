@@ -195,7 +195,8 @@ def prepare_pkummd(
                             "camera (pixels + score), coco13 layout, for 2D models."),
 ) -> None:
     """Convert PKU-MMD into a skelloc training cache."""
-    from skelloc.io.prepare import load_cache, prepare_pkummd as run_prepare, read_id_list
+    from skelloc.io.prepare import load_cache, read_id_list
+    from skelloc.io.prepare import prepare_pkummd as run_prepare
 
     perfs = read_id_list(val_performances) if val_performances is not None else None
     path = run_prepare(src, out, fps=fps, val_performances=perfs, val_fraction=val_fraction,
@@ -214,7 +215,8 @@ def prepare_ntu(
     dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
 ) -> None:
     """Convert NTU RGB+D .skeleton files into a training cache (unreadable files are reported)."""
-    from skelloc.io.prepare import load_cache, prepare_ntu as run_prepare
+    from skelloc.io.prepare import load_cache
+    from skelloc.io.prepare import prepare_ntu as run_prepare
 
     path, failures = run_prepare(src, out, benchmark=benchmark, fps=fps,
                                  val_fraction=val_fraction, seed=seed, dtype=dtype,
@@ -241,7 +243,8 @@ def prepare_babel(
     dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
 ) -> None:
     """Pair BABEL labels with your own AMASS-to-joints arrays into a training cache."""
-    from skelloc.io.prepare import load_cache, prepare_babel as run_prepare
+    from skelloc.io.prepare import load_cache
+    from skelloc.io.prepare import prepare_babel as run_prepare
 
     files = {k: v for k, v in (("train", train), ("test", test)) if v is not None}
     if not files:

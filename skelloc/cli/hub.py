@@ -1,4 +1,4 @@
-"""``skelloc list | info | download | verify | cache | export | convert`` (``hub.md`` §10)."""
+"""``skelloc list | info | download | verify | cache | export | convert`` (docs/design/hub.md#cli)."""
 
 from __future__ import annotations
 
@@ -50,13 +50,12 @@ def list_cmd(
     markdown: bool = typer.Option(False, "--markdown", help="The README's Markdown table."),
 ) -> None:
     """List the models of the packaged and registered manifests."""
-    from skelloc.hub.api import list_models, model_info
-    from skelloc.hub.readme import models_table
+    from skelloc.hub import list_models, model_info, models_table
 
     if markdown:
         typer.echo(models_table(pattern), nl=False)
         return
-    from skelloc.hub.manifest import registry
+    from skelloc.hub import registry
 
     names = list_models(pattern)
     if not names and pattern != "*":
@@ -91,7 +90,7 @@ def info_cmd(
     cache_dir: Optional[Path] = _CACHE,
 ) -> None:
     """Show a model's manifest entry, license and the cache status of each file."""
-    from skelloc.hub.api import model_info
+    from skelloc.hub import model_info
 
     info = model_info(name, weights_dir=weights_dir, cache_dir=cache_dir)
     if as_json:
@@ -129,8 +128,7 @@ def download_cmd(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Download and verify models into the cache (or stage them with --to)."""
-    from skelloc.hub.api import list_models, prefetch
-    from skelloc.hub.export import stage_models
+    from skelloc.hub import list_models, prefetch, stage_models
 
     selected = list_models() if all_ else list(names or [])
     if not selected:
@@ -163,7 +161,7 @@ def verify_cmd(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Re-hash cached or staged files: OK, MISMATCH or MISSING per file (exit 4 / 5 on problems)."""
-    from skelloc.hub.cache import verify_models
+    from skelloc.hub import verify_models
 
     records = verify_models(None if all_ or not names else names, weights_dir=weights_dir,
                             cache_dir=cache_dir)
@@ -192,7 +190,7 @@ cache_app = typer.Typer(help="Inspect or clear the Hub cache used by skelloc.",
 @cache_app.command("path")
 def cache_path_cmd(cache_dir: Optional[Path] = _CACHE) -> None:
     """Print the cache folder (shared with huggingface_hub)."""
-    from skelloc.hub.cache import cache_path
+    from skelloc.hub import cache_path
 
     typer.echo(str(cache_path(cache_dir)))
 
@@ -203,7 +201,7 @@ def cache_clear_cmd(
     cache_dir: Optional[Path] = _CACHE,
 ) -> None:
     """Delete cached skelloc weights (only the manifest's files at their pinned commits)."""
-    from skelloc.hub.cache import clear_cache
+    from skelloc.hub import clear_cache
 
     removed = clear_cache(names or None, cache_dir=cache_dir)
     for p in removed:
@@ -219,7 +217,7 @@ def export_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write a Hub-ready folder: weights, manifest entry, SHA256SUMS and a model card."""
-    from skelloc.hub.export import export_registered
+    from skelloc.hub import export_registered
 
     with _progress(quiet):
         folder = export_registered(name, to, endpoint=endpoint, cache_dir=cache_dir)
@@ -237,7 +235,7 @@ def convert_cmd(
         "(default: the source's published plan)."),
 ) -> None:
     """Convert an original ST-GCN / AimCLR / RVTCLR / SnipCLR / 2s-AGCN checkpoint."""
-    from skelloc.hub.convert import convert_checkpoint
+    from skelloc.hub import convert_checkpoint
 
     blocks = None
     if stride_blocks:

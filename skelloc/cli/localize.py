@@ -137,7 +137,7 @@ def localize_cmd(
         gt = None
         gt_file = gt_files[k] if gt_files else None
         if gt_file is not None:
-            from skelloc.viz.groundtruth import read_ground_truth
+            from skelloc.viz import read_ground_truth
 
             gt = read_ground_truth(gt_file, list(net.labels), results[-1]["fps"],
                                    seq.num_frames)
@@ -277,9 +277,14 @@ def plot_targets(plot: Path, inputs: list[Path]) -> list[Path]:
 
 
 def _tiou(a: dict[str, Any], b: dict[str, Any]) -> float:
-    inter = max(0, min(a["end"], b["end"]) - max(a["start"], b["start"]))
-    union = max(a["end"], b["end"]) - min(a["start"], b["start"])
-    return inter / union if union > 0 else 0.0
+    """tIoU of two ``[start, end)`` frame ranges (:func:`skelloc.metrics.segment_iou`)."""
+    import numpy as np
+
+    from skelloc.metrics import segment_iou
+
+    iou = segment_iou(np.array([a["start"]], float), np.array([a["end"]], float),
+                      np.array([b["start"]], float), np.array([b["end"]], float))
+    return float(iou[0])
 
 
 def _side_by_side(r: dict[str, Any]) -> list[str]:

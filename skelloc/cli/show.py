@@ -49,9 +49,8 @@ def show_cmd(
     image space) with the current predicted label and the ground truth as captions. The
     animation plays in real time: the sequence's frame rate divided by the stride."""
     import skelloc
-    from skelloc.viz import animate_skeleton, animation_format, read_ground_truth, save_animation
-
     from skelloc.cli.data import persons_of, reader_options
+    from skelloc.viz import animate_skeleton, animation_format, read_ground_truth, save_animation
 
     animation_format(out)  # a bad suffix fails before any work
     net = None

@@ -85,8 +85,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Detection mAP (tIoU 0.1-0.5) and frame accuracy of a model on a cache split."""
-    from skelloc.train import evaluate_model
-    from skelloc.train.evaluate import json_ready
+    from skelloc.train import evaluate_model, json_ready
 
     result = evaluate_model(ckpt, data, split=split, decoder=decoder, protocol=protocol, out=out)
     if as_json:

@@ -1,6 +1,6 @@
 """The public hub API: :func:`load`, :func:`list_models`, :func:`model_info`, :func:`prefetch`.
 
-Identifiers (``hub.md`` §2): a registry name or alias (optionally ``name@revision``),
+Identifiers (docs/design/hub.md#identifiers): a registry name or alias (optionally ``name@revision``),
 ``hf-hub:org/repo[@commit]`` (a repo carrying its own ``weights_manifest.json``),
 ``local-dir:<path>`` or an existing path.  Any other string with ``/``, ``\\`` or ``:`` is refused
 with a hint, rather than guessed.

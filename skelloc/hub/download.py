@@ -2,7 +2,7 @@
 
 Every exception from huggingface_hub, requests, httpx or httpx2 is wrapped in a
 :class:`~skelloc.errors.DownloadError` (or a subclass) that names the endpoint
-(``hub.md`` §9).  Nothing here verifies hashes; :mod:`skelloc.hub.resolve` does.
+(docs/design/hub.md#errors).  Nothing here verifies hashes; :mod:`skelloc.hub.resolve` does.
 """
 
 from __future__ import annotations

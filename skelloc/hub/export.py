@@ -1,4 +1,4 @@
-"""Staging for air-gapped machines and Hub-ready export folders (``hub.md`` §8, §17.6).
+"""Staging for air-gapped machines and Hub-ready export folders (docs/design/hub.md#offline).
 
 * :func:`stage_models` (``skelloc download --to DIR``): ``DIR/<name>/<files>``, the manifest entry
   as ``DIR/<name>/weights_manifest.json`` and ``DIR/<name>/SHA256SUMS``; then

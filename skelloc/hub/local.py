@@ -1,4 +1,4 @@
-"""Local sources: ``local-dir:`` folders, plain paths and ``SHA256SUMS`` (``hub.md`` §2, §4.1).
+"""Local sources: ``local-dir:`` folders, plain paths and ``SHA256SUMS`` (docs/design/hub.md#resolution).
 
 A folder holds either a ``weights_manifest.json`` (as written by ``skelloc download --to`` and
 ``skelloc export``) or self-describing skelloc safetensors (``encoder.safetensors``,

@@ -1,4 +1,4 @@
-"""``weights_manifest.json``: schema, validation and the registry of known models (``hub.md`` §3).
+"""``weights_manifest.json``: schema, validation and the registry of known models (docs/design/hub.md#manifest).
 
 The packaged manifest (``skelloc/weights_manifest.json`` in a wheel, ``weights_manifest.json`` at
 the root of a source checkout) is the trust root.  Extra manifests for private or self-hosted
@@ -302,7 +302,7 @@ def parse_input_spec(data: dict[str, Any], origin: str, where: str) -> InputSpec
         typ = _INPUT_KEYS.get(k)
         if typ is None:
             raise _fail(origin, f"{where}.{k}", f"unknown field (known: {', '.join(_INPUT_KEYS)})")
-        if not isinstance(v, typ) or (isinstance(v, bool) and typ is not bool):
+        if not isinstance(v, typ) or (isinstance(v, bool) and typ is not bool):  # type: ignore[arg-type]
             raise _fail(origin, f"{where}.{k}", f"has the wrong type ({v!r})")
     try:
         return InputSpec.from_dict({k: float(v) if k == "fps" else v for k, v in data.items()

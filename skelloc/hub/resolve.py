@@ -1,4 +1,4 @@
-"""Find, fetch and verify each weights file (``hub.md`` §4).
+"""Find, fetch and verify each weights file (docs/design/hub.md#resolution).
 
 Order, first hit wins: explicit local folder → ``SKELLOC_WEIGHTS_DIR`` → package data → Hub cache
 at the pinned commit → offline gate (:class:`WeightsNotCachedError`) → ``hf_hub_download`` →
@@ -92,11 +92,12 @@ def resolve_file(entry: ModelEntry, spec: FileSpec, settings: HubSettings, *,
         trail.append("weights dir: not set")
     # 3. package data
     if spec.source == "package":
-        with package_file(spec.filename) as path:
-            if path is None:
+        with package_file(spec.filename) as packaged:
+            if packaged is None:
                 raise WeightsNotFoundError(f"{entry.name}: packaged file skelloc/weights/"
                                            f"{spec.filename} is missing; reinstall skelloc")
-            return ResolvedFile(spec, _check(path, spec, "package data", verify), "package", trail)
+            return ResolvedFile(spec, _check(packaged, spec, "package data", verify), "package",
+                                trail)
     hub = entry.hub
     if hub is None:
         raise WeightsNotFoundError(f"{entry.name}: {spec.filename} not found and the manifest "
@@ -203,13 +204,13 @@ def locate_file(entry: ModelEntry, spec: FileSpec,
         if p.is_file():
             return "weights-dir", p
     if spec.source == "package":
-        with package_file(spec.filename) as p:
-            return ("package", p) if p is not None else ("missing", None)
+        with package_file(spec.filename) as packaged:
+            return ("package", packaged) if packaged is not None else ("missing", None)
     if entry.hub is not None:
-        p = download.cached_path(entry.hub.repo_id, spec.filename, entry.hub.revision, settings,
-                                 entry.hub.repo_type)
-        if p is not None:
-            return "cache", p
+        cached = download.cached_path(entry.hub.repo_id, spec.filename, entry.hub.revision,
+                                      settings, entry.hub.repo_type)
+        if cached is not None:
+            return "cache", cached
     mc = mirror_cache_path(spec, settings)
     if mc.is_file():
         return "mirror", mc

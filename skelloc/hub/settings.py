@@ -1,4 +1,4 @@
-"""Hub settings resolved at call time (``hub.md`` §5).
+"""Hub settings resolved at call time (docs/design/hub.md#settings).
 
 huggingface_hub reads ``HF_ENDPOINT``, ``HF_HOME``, ``HF_HUB_CACHE`` and ``HF_HUB_OFFLINE`` once, at
 import; skelloc reads its own variables and the HF ones from :data:`os.environ` on **every** call

@@ -1,4 +1,4 @@
-"""SHA-256 and size verification (``hub.md`` §6): streamed, memoised per process."""
+"""SHA-256 and size verification (docs/design/hub.md#verification): streamed, memoised per process."""
 
 from __future__ import annotations
 

@@ -7,9 +7,11 @@ Names are imported lazily (``import skelloc.inference`` does not import torch)::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
+from skelloc._lazy import lazy_exports
+
+# public name -> "module" (the attribute of the same name) or "module:attribute"
 _LAZY: dict[str, str] = {
     "predict_frames": "skelloc.inference.api",
     "localize": "skelloc.inference.api",
@@ -28,18 +30,42 @@ _LAZY: dict[str, str] = {
     "sliding_window_apply": "skelloc.inference.windowing",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Detection",
+    "Localization",
+    "Segment",
+    "WindowConfig",
+    "analyze",
+    "as_sequence",
+    "decode",
+    "decode_argmax",
+    "decode_proposals",
+    "extract_features",
+    "list_decoders",
+    "localize",
+    "predict_frames",
+    "prepare_input",
+    "sliding_window_apply",
+]
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = importlib.import_module(_LAZY[name])
-    except KeyError:
-        raise AttributeError(f"module 'skelloc.inference' has no attribute {name!r}") from None
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
+if TYPE_CHECKING:  # pragma: no cover
+    from skelloc.inference.api import (
+        Localization,
+        analyze,
+        extract_features,
+        localize,
+        predict_frames,
+    )
+    from skelloc.inference.decode import (
+        Detection,
+        decode,
+        decode_argmax,
+        decode_proposals,
+        list_decoders,
+    )
+    from skelloc.inference.segments import Segment
+    from skelloc.inference.validate import as_sequence, prepare_input
+    from skelloc.inference.windowing import WindowConfig, sliding_window_apply
 
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -4,7 +4,7 @@ Both decoders take ``probs`` shaped ``(T, K+1)`` (softmax over K action classes 
 background, which is **last**; or a multi-label model's independent per-class sigmoids) and return :class:`Detection` records with 0-based frame
 indices, ``end`` exclusive, sorted by start frame.
 
-* :func:`decode_proposals` is the paper's post-processing (method spec §7, inherited from
+* :func:`decode_proposals` is the paper's post-processing (docs/design/method.md#decoding, inherited from
   Yu & Fujiwara's BABEL code and FAC-Net): multi-threshold runs, outer-inner-contrast scores,
   per-class greedy NMS.
 * :func:`decode_argmax` groups runs of the frame-wise argmax (optionally smoothed), the way
@@ -148,7 +148,7 @@ def decode_proposals(
     *,
     legacy: bool = False,
 ) -> list[Detection]:
-    """The paper's proposal decoder (method spec §7).
+    """The paper's proposal decoder (docs/design/method.md#decoding).
 
     For every action class ``c`` and every threshold ``θ``: each maximal run of frames with
     ``p_c > θ`` and at least ``min_length`` frames is a proposal ``[s, e)`` of length ``L``;
@@ -166,7 +166,7 @@ def decode_proposals(
     with published numbers.
     """
     p_all = _check_probs(probs)
-    t, num_classes = p_all.shape[0], p_all.shape[1] - 1
+    num_classes = p_all.shape[1] - 1
     if int(min_length) < 1:
         raise ConfigError(f"min_length must be >= 1, got {min_length}")
     thresholds = [float(x) for x in thresholds]

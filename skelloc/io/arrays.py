@@ -18,12 +18,13 @@ import numpy as np
 
 from skelloc.errors import SkeletonFormatError, in_cli_words
 from skelloc.io._limits import MAX_ARRAY_BYTES, check_coordinates, regular_file_size
+from skelloc.skeleton.layouts import LAYOUT_BY_JOINTS
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 __all__ = ["read_npy", "read_npz", "array_to_sequence", "DEFAULT_LAYOUTS"]
 
-#: joint count -> layout name used when ``layout=`` is not given
-DEFAULT_LAYOUTS: dict[int, str] = {25: "ntu25", 17: "coco17", 18: "openpose18", 33: "mediapipe33"}
+#: joint count -> layout name used when ``layout=`` is not given (the skeleton package's table)
+DEFAULT_LAYOUTS = LAYOUT_BY_JOINTS
 
 _MAX_DEFLATE_RATIO = 1040
 _NPZ_KEYS = ("joints", "skeleton", "keypoint", "keypoints", "data", "x", "arr_0")
@@ -166,7 +167,7 @@ def _npz_entry(archive: zipfile.ZipFile, name: str, path: Path, text: bool = Fal
         shape, _, nbytes = _npy_header(fh, path, text)  # type: ignore[arg-type]
         _check_declared(nbytes, declared - fh.tell(), shape, path, f"entry {name!r}: ")
     with archive.open(info) as fh:
-        return np.lib.format.read_array(fh, allow_pickle=False)  # type: ignore[arg-type]
+        return np.lib.format.read_array(fh, allow_pickle=False)  # type: ignore[arg-type,unused-ignore]
 
 
 def _scalar(arr: np.ndarray, path: Path, name: str) -> Any:

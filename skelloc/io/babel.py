@@ -8,8 +8,8 @@ NTU), and pair them with these labels (:func:`skelloc.io.prepare.prepare_babel`)
 Per-frame labels follow LINE's ``prepare/create_dataset.py``: frame ``f`` at ``fps`` takes the
 ``act_cat`` entries of every frame-annotation segment with ``start_t <= f / fps < end_t``.
 
-Subsets (``method.md`` §5.1): 1 = walk, stand, turn, jump; 2 = sit, run, stand up, kick;
-3 = jog, wave, dance, gesture; background = index 4.  **Deviation from LINE** (``method.md`` §11
+Subsets (docs/design/method.md#datasets): 1 = walk, stand, turn, jump; 2 = sit, run, stand up, kick;
+3 = jog, wave, dance, gesture; background = index 4.  **Deviation from LINE** (docs/design/method.md#departures,
 item 7): where several subset classes cover a frame, LINE takes the first element of a Python
 ``set`` (hash-order, different in every process); skelloc takes the class that comes first in the
 subset's own order (e.g. "walk" over "turn"), the same in every process.

@@ -163,7 +163,7 @@ def parse_bvh(path: Path) -> BvhMotion:
     if num_frames < 1 or not frame_time >= 1e-5:
         raise SkeletonFormatError("need Frames >= 1 and Frame Time >= 0.00001 s (at most "
                                   "100,000 fps)", path=path, line=ln)
-    data = [r for r in rest[2:]]
+    data = list(rest[2:])
     while data and not data[-1].strip():
         data.pop()
     if len(data) < num_frames:
@@ -267,7 +267,7 @@ _FALLBACK = {7: 6, 11: 10, 15: 14, 19: 18, 21: 7, 22: 7, 23: 11, 24: 11, 20: 1}
 
 def map_to_ntu25(names: list[str], path: Path | None = None) -> list[int]:
     """For each NTU joint, the index into ``names`` it is taken from (by name)."""
-    index = {}
+    index: dict[str, int] = {}
     for i, n in enumerate(names):
         index.setdefault(_norm(n), i)
     out: list[int | None] = []

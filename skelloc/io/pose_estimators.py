@@ -23,6 +23,7 @@ import numpy as np
 from skelloc.errors import SkeletonFormatError, in_cli_words
 from skelloc.io._limits import MAX_ABS_COORDINATE, frame_budget
 from skelloc.io._text import as_float, load_json, read_text
+from skelloc.skeleton.layouts import LAYOUT_BY_JOINTS
 from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
 
 __all__ = ["read_mmpose", "read_openpose", "read_mediapipe", "track_persons", "Detection"]
@@ -87,7 +88,8 @@ def track_persons(frames: list[list[Detection]], num_joints: int, channels: int,
         totals: dict[int, float] = {}
         for dets in frames:
             for d in dets:
-                totals[d.track_id] = totals.get(d.track_id, 0.0) + key(d)  # type: ignore[index]
+                tid = int(d.track_id)  # type: ignore[arg-type]  # all ids are set (checked above)
+                totals[tid] = totals.get(tid, 0.0) + key(d)
         keep = sorted(totals, key=lambda i: (-totals[i], i))[:max_persons]
         slot = {tid: s for s, tid in enumerate(keep)}
         for t, dets in enumerate(frames):
@@ -105,7 +107,7 @@ def track_persons(frames: list[list[Detection]], num_joints: int, channels: int,
                 dist = np.inf if last[s] is None else float(np.linalg.norm(d.centre - last[s]))
                 pairs.append((dist, bi, s))
         used: set[int] = set()
-        for dist, bi, s in sorted(pairs, key=lambda p: (p[0], p[1], p[2])):
+        for _dist, bi, s in sorted(pairs, key=lambda p: (p[0], p[1], p[2])):
             if bi in used or s not in free:
                 continue
             out[t, s] = best[bi].points
@@ -142,7 +144,7 @@ def _points(values: Any, scores: Any, path: Path, where: str) -> np.ndarray:
 def _layout_for(num_joints: int, path: Path, given: str | None) -> str:
     if given:
         return given
-    table = {17: "coco17", 25: "body25", 18: "openpose18", 33: "mediapipe33"}
+    table = {**LAYOUT_BY_JOINTS, 25: "body25"}  # 25 keypoints from a pose estimator: BODY_25
     if num_joints not in table:
         raise in_cli_words(SkeletonFormatError(
             f"{num_joints} keypoints match no known layout; pass layout=", path=path),

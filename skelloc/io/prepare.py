@@ -12,11 +12,10 @@ Segments are 0-based with an exclusive end.  Validation splits are drawn by *per
 from __future__ import annotations
 
 import json
-import math
 import logging
-
+import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,7 +99,7 @@ def load_cache(path: Path | str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
         raise SkeletonFormatError("not a skelloc training cache (format != skelloc-cache)",
                                   path=p)
-    if data.get("version") != CACHE_VERSION:
+    if data.get("version", CACHE_VERSION) != CACHE_VERSION:  # hand-written indexes may omit it
         raise SkeletonFormatError(f"unsupported cache version {data.get('version')}", path=p)
     return data
 
@@ -240,7 +239,7 @@ def prepare_pkummd(src: Path | str, out: Path | str, *, fps: float | None = None
     splits: dict[str, str] = {}
     if found.split_file is not None:
         for name, vids in read_pkummd_split(found.split_file).items():
-            splits.update({v: name for v in vids})
+            splits.update(dict.fromkeys(vids, name))
     dst_fps = float(fps or PKUMMD_FPS)
     if dst_fps <= 0 or dst_fps > PKUMMD_FPS:
         raise ConfigError(f"fps must be in (0, {PKUMMD_FPS:g}], got {fps}")
@@ -376,7 +375,7 @@ def prepare_ntu(src: Path | str, out: Path | str, *, benchmark: str = "xsub",
 
 
 # --------------------------------------------------------------------------- BABEL
-def prepare_babel(annotations: dict[str, Path | str], joints_dir: Path | str, out: Path | str, *,
+def prepare_babel(annotations: Mapping[str, Path | str], joints_dir: Path | str, out: Path | str, *,
                   subset: int | None = None, joints_fps: float | None = None,
                   max_frames: int | None = 1000, val_fraction: float | None = None,
                   seed: int = 0, dtype: str = "float16") -> Path:

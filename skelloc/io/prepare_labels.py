@@ -210,8 +210,8 @@ def prepare_labels(recordings: Path | str, out: Path | str, labels: Path | str, 
         ConfigError: recordings of different layouts or channels, a bad split request.
     """
     from skelloc.io.prepare import _resample
-    from skelloc.skeleton.layouts import get_layout
     from skelloc.io.registry import read
+    from skelloc.skeleton.layouts import get_layout
 
     src, table_path = Path(recordings), Path(labels)
     rows = read_label_table(table_path)
@@ -253,7 +253,7 @@ def prepare_labels(recordings: Path | str, out: Path | str, labels: Path | str, 
         segs = [[classes.index(r.label), min(t - 1, math.floor(r.start_s * writer.fps)),
                  min(t, math.ceil(r.end_s * writer.fps))] for r in by_video[vid]]
         subsets = {r.subset for r in by_video[vid]}
-        groups = {r.group for r in by_video[vid]} - {None}
+        groups = {r.group for r in by_video[vid] if r.group is not None}
         if len(groups) > 1:
             raise LabelTableError(f"row {by_video[vid][0].row}: video {vid} has several groups "
                                   f"{sorted(groups)}", path=table_path)

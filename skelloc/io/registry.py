@@ -44,6 +44,7 @@ class _Entry:
         if isinstance(self.target, str):
             module_name, attr = self.target.split(":")
             self.target = getattr(importlib.import_module(module_name), attr)
+        assert not isinstance(self.target, str)
         return self.target
 
 

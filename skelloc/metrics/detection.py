@@ -1,4 +1,4 @@
-"""Detection mAP under the field's three conventions (``field.md`` §2.4, §2.5, §3.1, §3.2).
+"""Detection mAP under the field's three conventions (docs/design/conventions.md#map-conventions).
 
 ``protocol="anet"``
     ActivityNet's ``eval_detection.py``: per class, predictions by descending score; each one

@@ -5,7 +5,7 @@
   Segments are taken as they are (seconds or frames, end exclusive).
 - PKU-MMD label folders: one ``<video>.txt`` per video, one instance per line,
   ``class,start,end,confidence`` (commas or spaces).  The files use **1-based, inclusive** frames
-  (``field.md`` §2.3: AimCLR slices ``[start-1:end]``); they become 0-based, end-exclusive records
+  (docs/design/conventions.md#formats: AimCLR slices ``[start-1:end]``); they become 0-based, end-exclusive records
   ``(start - 1, end)``.  Labels are ints.  In ground-truth files the fourth column (1 or 2, the
   annotators' confidence) is ignored.  A single ``.txt`` file is read the same way.
 """

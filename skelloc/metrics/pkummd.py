@@ -1,4 +1,4 @@
-"""The official PKU-MMD detection metric (``ECHO960/PKU-MMD`` ``evaluate.py``; ``field.md`` §2.4).
+"""The official PKU-MMD detection metric (``ECHO960/PKU-MMD`` ``evaluate.py``; docs/design/conventions.md#pkummd-metric).
 
 Rules, as in the script (the version copied into Simple-Skeleton-Detection and FoundSkelModel):
 

@@ -8,9 +8,11 @@ Names are imported lazily (no import-time work)::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
+from skelloc._lazy import lazy_exports
+
+# public name -> "module" (the attribute of the same name) or "module:attribute"
 _LAZY: dict[str, str] = {
     "create_model": "skelloc.models.factory",
     "create_from_config": "skelloc.models.factory",
@@ -28,18 +30,37 @@ _LAZY: dict[str, str] = {
     "Backbone": "skelloc.models.base",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Backbone",
+    "InputSpec",
+    "Localizer",
+    "ModelConfig",
+    "build_backbone",
+    "build_head",
+    "create_from_config",
+    "create_model",
+    "list_architectures",
+    "list_heads",
+    "load_model",
+    "register_backbone",
+    "register_head",
+    "save_model",
+]
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'skelloc.models' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+if TYPE_CHECKING:  # pragma: no cover
+    from skelloc.model_config import InputSpec, ModelConfig
+    from skelloc.models.base import Backbone
+    from skelloc.models.factory import create_from_config, create_model
+    from skelloc.models.localizer import Localizer, load_model
+    from skelloc.models.registry import (
+        build_backbone,
+        build_head,
+        list_architectures,
+        list_heads,
+        register_backbone,
+        register_head,
+    )
+    from skelloc.models.weights import save_model
 
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -27,6 +27,7 @@ State-dict keys match the original checkpoint (the original also never saves ``A
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -35,6 +36,7 @@ from torch import Tensor, nn
 from skelloc.errors import ConfigError
 from skelloc.models.base import (
     BackboneBase,
+    Zero,
     bn_init,
     build_adjacency,
     canonical_layout,
@@ -82,7 +84,7 @@ class AttentionGraphUnit(nn.Module):
                 bn_init(m, 1)
         bn_init(self.bn, 1e-6)
         for conv in self.conv_d:
-            conv_branch_init(conv, branches)
+            conv_branch_init(cast(nn.Conv2d, conv), branches)
 
     def graph_terms(self) -> Tensor:
         """``(branches, V, V)`` added to each branch's attention."""
@@ -118,7 +120,7 @@ class AdaptiveGraphConv(AttentionGraphUnit):
         self._build_branches(in_channels, out_channels, self.num_subset, coff_embedding)
 
     def graph_terms(self) -> Tensor:
-        return self.A + self.PA
+        return cast(Tensor, self.A) + self.PA
 
 
 class TemporalUnit(nn.Module):
@@ -140,15 +142,10 @@ class TemporalUnit(nn.Module):
         return self.bn(self.conv(x))
 
 
-class _Zero(nn.Module):
-    def forward(self, x: Tensor) -> Tensor | float:
-        return 0.0
-
-
 def residual_branch(in_channels: int, out_channels: int, stride: int, residual: bool) -> nn.Module:
     """None (zero) / identity / 1×1 ``TemporalUnit``, the 2s-AGCN and UNIK rule."""
     if not residual:
-        return _Zero()
+        return Zero()
     if in_channels == out_channels and stride == 1:
         return nn.Identity()
     return TemporalUnit(in_channels, out_channels, kernel_size=1, stride=stride)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ from skelloc.errors import ConfigError, ShapeError
 
 __all__ = [
     "Backbone",
+    "BackboneModule",
+    "HeadModule",
+    "Zero",
     "BackboneBase",
     "resolve_strides",
     "cumulative_strides",
@@ -34,6 +37,13 @@ __all__ = [
     "interpolate_nearest",
     "check_head_args",
 ]
+
+
+class Zero(nn.Module):
+    """A residual branch that adds nothing (``residual=False`` in ST-GCN, 2s-AGCN and UNIK)."""
+
+    def forward(self, x: Tensor) -> Tensor | float:
+        return 0.0
 
 
 @runtime_checkable
@@ -52,6 +62,35 @@ class Backbone(Protocol):
     def total_stride(self) -> int: ...
 
     def __call__(self, x: Tensor) -> list[Tensor]: ...
+
+
+class BackboneModule(nn.Module):
+    """The static type of a built backbone: an ``nn.Module`` with the :class:`Backbone` members
+    (for annotations and casts only; backbones need not derive from it)."""
+
+    in_channels: int
+    num_joints: int
+    block_channels: list[int]
+    block_strides: list[int]
+    out_channels: int
+    total_stride: int
+
+    def __call__(self, x: Tensor) -> list[Tensor]:
+        raise NotImplementedError
+
+
+class HeadModule(nn.Module):
+    """The static type of a built frame head (annotations and casts only): ``head(feats, T)``
+    gives ``(N, K+1, T)`` logits, ``forward_features(feats, T)`` ``(N, D, T)`` features."""
+
+    num_classes: int
+    feature_dim: int
+
+    def __call__(self, feats: list[Tensor], T: int) -> Tensor:
+        raise NotImplementedError
+
+    def forward_features(self, feats: list[Tensor], T: int) -> Tensor:
+        raise NotImplementedError
 
 
 def resolve_strides(
@@ -98,7 +137,7 @@ def cumulative_strides(strides: Sequence[int]) -> list[int]:
     return out
 
 
-def build_adjacency(layout: str, strategy: str, **graph_args: object) -> np.ndarray:
+def build_adjacency(layout: str, strategy: str, **graph_args: Any) -> np.ndarray:
     """``Graph(layout, strategy, **graph_args).A`` as float32 ``(K, V, V)``."""
     from skelloc.skeleton.graph import Graph  # lazy: keeps import light
 
@@ -113,14 +152,14 @@ def canonical_layout(layout: str) -> str:
     return get_layout(layout).name
 
 
-def conv_init(conv: nn.Module) -> None:
+def conv_init(conv: nn.Conv1d | nn.Conv2d) -> None:
     """Kaiming-normal (fan-out) weights, zero bias (2s-AGCN / UNIK)."""
     nn.init.kaiming_normal_(conv.weight, mode="fan_out")
     if conv.bias is not None:
         nn.init.constant_(conv.bias, 0)
 
 
-def bn_init(bn: nn.Module, scale: float) -> None:
+def bn_init(bn: nn.BatchNorm1d | nn.BatchNorm2d, scale: float) -> None:
     nn.init.constant_(bn.weight, scale)
     nn.init.constant_(bn.bias, 0)
 

@@ -32,7 +32,7 @@ def _jsonable(args: Mapping[str, Any], what: str) -> dict[str, Any]:
         raise ConfigError(
             f"{what} must be JSON-serialisable to be saved with the model: {exc}"
         ) from exc
-    return out  # type: ignore[no-any-return]
+    return out  # type: ignore[no-any-return,unused-ignore]
 
 
 def create_model(

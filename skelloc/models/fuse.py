@@ -16,8 +16,9 @@ the copy; the original is never touched. What it does, each step kept only becau
 The result computes the same function as the original in eval mode (to float rounding, about
 1e-6 relative) and is for inference only: its BatchNorms are gone, so it cannot be trained.
 :func:`inference_model` keeps one fused copy per model and rebuilds it when any parameter or
-buffer of the original changes (in-place updates bump tensor versions), when it moves to
-another device, or when its modules are replaced.
+buffer of the original changes (a float64 sum and sum of squares of every tensor, so an
+in-place update is seen without torch's private version counters), when it moves to another
+device, or when its modules are replaced.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import copy
 import itertools
 import logging
 import weakref
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -57,7 +58,7 @@ def _foldable(bn: nn.Module) -> bool:
     return isinstance(bn, _BNS) and bn.running_mean is not None and bn.running_var is not None
 
 
-def _fold_attention_bn(unit: nn.Module) -> None:
+def _fold_attention_bn(unit: Any) -> None:
     """``bn(Σ_i conv_d[i](z_i))`` → ``Σ_i conv_d'[i](z_i)`` (2s-AGCN / UNIK attention units)."""
     scale, shift = _bn_affine(unit.bn)
     for i, conv in enumerate(unit.conv_d):
@@ -85,14 +86,14 @@ def fold_batchnorms(module: nn.Module) -> nn.Module:
                 for a, b in itertools.pairwise(names):
                     conv, bn = sub._modules[a], sub._modules[b]
                     if isinstance(conv, _CONVS) and _foldable(bn):
-                        sub._modules[a] = fuse_conv_bn_eval(conv.eval(), bn.eval())
+                        sub._modules[a] = fuse_conv_bn_eval(conv.eval(), cast(Any, bn).eval())
                         sub._modules[b] = nn.Identity()
                 for name, child in sub._modules.items():
                     if isinstance(child, nn.Dropout):
                         sub._modules[name] = nn.Identity()
             elif isinstance(sub, TemporalUnit) and _foldable(sub.bn):
                 sub.conv = fuse_conv_bn_eval(sub.conv.eval(), sub.bn.eval())
-                sub.bn = nn.Identity()
+                sub.bn = nn.Identity()  # type: ignore[assignment]
             elif isinstance(sub, AttentionGraphUnit) and _foldable(sub.bn):
                 _fold_attention_bn(sub)
     return module
@@ -101,7 +102,7 @@ def fold_batchnorms(module: nn.Module) -> nn.Module:
 def fuse_for_inference(model: nn.Module) -> nn.Module:
     """An eval-only copy of ``model`` (a ``Localizer`` or a backbone) computing the same
     function faster; ``model`` itself is not modified."""
-    fused = copy.deepcopy(model).eval()
+    fused: Any = copy.deepcopy(model).eval()
     encoder = getattr(fused, "encoder", None)
     if encoder is not None and hasattr(encoder, "fuse_for_inference"):
         fused.encoder = encoder.fuse_for_inference()
@@ -110,7 +111,7 @@ def fuse_for_inference(model: nn.Module) -> nn.Module:
     fold_batchnorms(fused)
     for p in fused.parameters():
         p.requires_grad_(False)
-    fused._skelloc_fused = True  # type: ignore[assignment]
+    fused._skelloc_fused = True
     return fused
 
 
@@ -123,17 +124,26 @@ def is_fused(model: nn.Module) -> bool:
 _CACHE: weakref.WeakKeyDictionary[nn.Module, tuple[Any, nn.Module]] = weakref.WeakKeyDictionary()
 
 
-def _state_key(model: nn.Module) -> tuple[Any, ...] | None:
-    """Changes whenever a parameter or buffer of ``model`` is replaced, moved or updated;
-    ``None`` when that cannot be told (tensors created under ``torch.inference_mode`` have no
-    version counter), and then nothing is cached."""
+def _fingerprint(tensors: list[torch.Tensor]) -> list[float]:
+    """The sum and the sum of squares of every tensor, in float64: any real weight update
+    (an optimiser step, a scaling, a load) changes them. One host transfer per device."""
+    out: list[float] = []
+    with torch.no_grad():
+        for device in dict.fromkeys(t.device for t in tensors):
+            sums = [torch.stack([x.sum(), x.square().sum()])
+                    for x in (t.detach().double() for t in tensors if t.device == device)]
+            out += torch.stack(sums).flatten().tolist()
+    return out
+
+
+def _state_key(model: nn.Module) -> tuple[Any, ...]:
+    """Changes whenever a parameter or buffer of ``model`` is replaced, moved or updated, from
+    public tensor properties and a content fingerprint (no autograd version counters, so it
+    works for tensors made under ``torch.inference_mode`` too)."""
     tensors = [*model.named_parameters(), *model.named_buffers()]
-    if any(t.is_inference() for _, t in tensors):
-        return None
-    return tuple(
-        (name, t.data_ptr(), t._version, t.device, t.dtype, tuple(t.shape))
-        for name, t in tensors
-    ) + (tuple(type(m).__name__ for m in model.modules()),)
+    layout = tuple((name, t.data_ptr(), t.device, t.dtype, tuple(t.shape)) for name, t in tensors)
+    return (layout, tuple(_fingerprint([t for _, t in tensors])),
+            tuple(type(m).__name__ for m in model.modules()))
 
 
 def inference_model(model: nn.Module) -> nn.Module:
@@ -143,13 +153,12 @@ def inference_model(model: nn.Module) -> nn.Module:
         return model
     key = _state_key(model)
     hit = _CACHE.get(model)
-    if key is not None and hit is not None and hit[0] == key:
+    if hit is not None and hit[0] == key:
         return hit[1]
     try:
         fused = fuse_for_inference(model)
     except (ValueError, RuntimeError) as err:
         logger.warning("running the unfused model: %s", err)
         return model
-    if key is not None:
-        _CACHE[model] = (key, fused)
+    _CACHE[model] = (key, fused)
     return fused

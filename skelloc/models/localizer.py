@@ -15,21 +15,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
 from skelloc.errors import ConfigError, IncompatibleWeightsError, WeightsNotFoundError
 from skelloc.model_config import INFERENCE_KEYS, OUTPUTS, InputSpec, ModelConfig, default_labels
-from skelloc.models.base import interpolate_linear, pool_joints_persons
+from skelloc.models.base import (
+    BackboneModule,
+    HeadModule,
+    interpolate_linear,
+    pool_joints_persons,
+)
 from skelloc.models.weights import (
     CONFIG_FILE,
     ENCODER_FILE,
     HEAD_FILE,
     WeightsMetadata,
-    first_line,
     check_weights_fit,
+    first_line,
     load_into,
     read_metadata,
     read_state_dict,
@@ -62,8 +67,8 @@ class Localizer(nn.Module):
         config: ModelConfig | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.encoder = encoder
-        self.head = head
+        self.encoder: BackboneModule = cast(BackboneModule, encoder)
+        self.head: HeadModule | None = cast("HeadModule | None", head)
         self.labels: list[str] = [str(x) for x in labels]
         if head is not None and getattr(head, "num_classes", len(self.labels)) != len(self.labels):
             raise ConfigError(
@@ -72,13 +77,13 @@ class Localizer(nn.Module):
         if input_spec is None:
             input_spec = InputSpec(
                 layout=str(getattr(encoder, "layout", "ntu25")),
-                num_joints=int(encoder.num_joints),
-                channels=int(encoder.in_channels),
+                num_joints=int(self.encoder.num_joints),
+                channels=int(self.encoder.in_channels),
                 max_persons=int(getattr(encoder, "num_person", 2)),
             )
         elif not isinstance(input_spec, InputSpec):
             input_spec = InputSpec.from_dict(input_spec)
-        V, C = int(encoder.num_joints), int(encoder.in_channels)
+        V, C = int(self.encoder.num_joints), int(self.encoder.in_channels)
         if input_spec.num_joints != V or input_spec.channels != C:
             raise ConfigError(
                 f"input spec ({input_spec.num_joints} joints, {input_spec.channels} channels) "

@@ -20,11 +20,14 @@ import importlib
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from torch import nn
 
 from skelloc.errors import ConfigError, UnknownArchitectureError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from skelloc.models.base import BackboneModule, HeadModule
 
 __all__ = [
     "register_backbone",
@@ -93,7 +96,7 @@ def register_backbone(name: str) -> Callable[[T], T]:
     return _register(_BACKBONES, "backbone", name)
 
 
-register_architecture = register_backbone  # the name hub.md uses
+register_architecture = register_backbone  # the hub's name for it
 
 
 def register_head(name: str) -> Callable[[T], T]:
@@ -137,14 +140,14 @@ def _call(
     return builder(**kwargs)
 
 
-def build_backbone(name: str, **kwargs: Any) -> nn.Module:
+def build_backbone(name: str, **kwargs: Any) -> BackboneModule:
     """Instantiate the backbone registered as ``name`` with ``kwargs``."""
-    return _call(get_backbone_class(name), "architecture", name, kwargs)
+    return cast("BackboneModule", _call(get_backbone_class(name), "architecture", name, kwargs))
 
 
-def build_head(name: str, **kwargs: Any) -> nn.Module:
+def build_head(name: str, **kwargs: Any) -> HeadModule:
     """Instantiate the head registered as ``name`` with ``kwargs``."""
-    return _call(get_head_class(name), "head", name, kwargs)
+    return cast("HeadModule", _call(get_head_class(name), "head", name, kwargs))
 
 
 def list_architectures() -> list[str]:

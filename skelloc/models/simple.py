@@ -1,4 +1,4 @@
-"""The paper's baseline head (method.md §3.5, released ``model/agcn.py``).
+"""The paper's baseline head (docs/design/method.md#heads, released ``model/agcn.py``).
 
 Last block averaged over joints and persons ``(N, C, T_L)`` → per-frame
 ``Linear(C → K + 1)`` → linear interpolation (``align_corners=True``) to the input length T.

@@ -26,6 +26,7 @@ classifier (``fcn.*``)::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +36,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from skelloc.errors import ConfigError
 from skelloc.models.base import (
     BackboneBase,
+    Zero,
     build_adjacency,
     canonical_layout,
     cumulative_strides,
@@ -66,11 +68,6 @@ class ConvTemporalGraphical(nn.Module):
         return torch.einsum("nkctv,kvw->nctw", x, A).contiguous()
 
 
-class _Zero(nn.Module):
-    def forward(self, x: Tensor) -> Tensor | float:
-        return 0.0
-
-
 class STGCNBlock(nn.Module):
     """One ``st_gcn`` unit (GCN, TCN, residual)."""
 
@@ -96,7 +93,7 @@ class STGCNBlock(nn.Module):
         )
         self.residual: nn.Module
         if not residual:
-            self.residual = _Zero()
+            self.residual = Zero()
         elif in_channels == out_channels and stride == 1:
             self.residual = nn.Identity()
         else:
@@ -201,6 +198,7 @@ class STGCN(BackboneBase):
             )
             c_in = c_out
         self.st_gcn_networks = nn.ModuleList(blocks)
+        self.edge_importance: nn.ParameterList | None
         if edge_importance:
             self.edge_importance = nn.ParameterList(
                 [nn.Parameter(torch.ones(A.shape)) for _ in blocks]
@@ -245,13 +243,19 @@ class FusedSTGCNBlock(nn.Module):
     ``benchmarks/bench_inference.py`` chose each form (docs/PERFORMANCE.md).
     """
 
+    graph: Tensor
+    graph_weight: Tensor
+    graph_bias: Tensor
+    root_scale: Tensor
+
     def __init__(self, block: STGCNBlock, A: Tensor) -> None:
         super().__init__()
+        blk: Any = block  # its submodules by position (tcn[0], residual[1], ...)
         K, V = A.shape[0], A.shape[1]
-        conv = block.gcn.conv
+        conv = blk.gcn.conv
         c_out = conv.out_channels // K
         c_in = conv.in_channels
-        bn0 = block.tcn[0]
+        bn0 = blk.tcn[0]
         scale = torch.rsqrt(bn0.running_var + bn0.eps) * bn0.weight
         shift = bn0.bias - bn0.running_mean * scale
         weight = conv.weight.reshape(K, c_out, c_in) * scale[None, :, None]
@@ -280,21 +284,21 @@ class FusedSTGCNBlock(nn.Module):
             # a 1×1 conv (a matrix product measured slower here), then × a[w] in forward
             self.root = nn.Conv2d(c_in, c_out, 1).to(A.device)
             self.root.weight.copy_(weight[diagonal[0]][:, :, None, None])
-            self.root.bias.zero_()
-            self.root = self.root.to(memory_format=cl)
+            cast(Tensor, self.root.bias).zero_()
+            self.root = cast(Any, self.root).to(memory_format=cl)
             self.register_buffer("root_scale", _channels_last_map(
                 torch.diagonal(A[diagonal[0]])[None, :].expand(c_out, V)), persistent=False)
         self.register_buffer("graph_bias", _channels_last_map(bias_cw), persistent=False)
-        self.tconv = fuse_conv_bn_eval(block.tcn[2].eval(), block.tcn[3].eval()).to(
+        self.tconv = fuse_conv_bn_eval(blk.tcn[2].eval(), blk.tcn[3].eval()).to(
             memory_format=cl)
         self.residual: nn.Module | None
-        if isinstance(block.residual, _Zero):
+        if isinstance(blk.residual, Zero):
             self.residual = None
-        elif isinstance(block.residual, nn.Identity):
+        elif isinstance(blk.residual, nn.Identity):
             self.residual = nn.Identity()
         else:
             self.residual = fuse_conv_bn_eval(
-                block.residual[0].eval(), block.residual[1].eval()).to(memory_format=cl)
+                blk.residual[0].eval(), blk.residual[1].eval()).to(memory_format=cl)
 
     def forward(self, x: Tensor) -> Tensor:
         """``(n, c, t, v)`` (best channels-last) → ``(n, c_out, t', v)`` channels-last."""
@@ -341,6 +345,8 @@ class FusedSTGCN(BackboneBase):
     """
 
     data_bn_per_person = False
+    in_scale: Tensor
+    in_shift: Tensor
 
     def __init__(self, encoder: STGCN) -> None:
         super().__init__()
@@ -357,7 +363,7 @@ class FusedSTGCN(BackboneBase):
         scale, shift = A.new_ones(V, C), A.new_zeros(V, C)
         with torch.no_grad():
             if encoder.data_bn is not None:
-                bn = encoder.data_bn
+                bn: Any = encoder.data_bn
                 s = torch.rsqrt(bn.running_var + bn.eps) * bn.weight
                 scale = s.view(V, C)
                 shift = (bn.bias - bn.running_mean * s).view(V, C)
@@ -367,7 +373,7 @@ class FusedSTGCN(BackboneBase):
             blocks = []
             for i, block in enumerate(encoder.st_gcn_networks):
                 a = A * encoder.edge_importance[i] if encoder.edge_importance is not None else A
-                blocks.append(FusedSTGCNBlock(block, a.detach()))
+                blocks.append(FusedSTGCNBlock(cast(STGCNBlock, block), a.detach()))
         self.blocks = nn.ModuleList(blocks)
 
     def forward(self, x: Tensor) -> list[Tensor]:

@@ -1,4 +1,4 @@
-"""Temporal-convolution head on the last block only (the capacity control of method.md §12.3).
+"""Temporal-convolution head on the last block only (the capacity control of docs/design/method.md#heads).
 
 Last block averaged over joints and persons → ``num_layers`` × [Conv1d(k, pad k//2) +
 BatchNorm1d + ReLU] at width ``width`` → linear interpolation (``align_corners=True``) to T →

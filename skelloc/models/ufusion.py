@@ -1,4 +1,4 @@
-"""U-shaped multiscale fusion head (method.md §3; the released "NestedUNet", a UNet++ nest).
+"""U-shaped multiscale fusion head (docs/design/method.md#heads; the released "NestedUNet", a UNet++ nest).
 
 Three backbone taps, each averaged over joints and persons to ``(N, C, T_i)``:
 
@@ -100,7 +100,7 @@ class UFusionHead(nn.Module):
                 raise ConfigError(f"taps must be three block indices in 0..{n - 1}, got {taps}")
         if fusion_dim < 1:
             raise ConfigError(f"fusion_dim must be >= 1, got {fusion_dim}")
-        self.taps: tuple[int, int, int] = tap_idx  # type: ignore[assignment]
+        self.taps: tuple[int, int, int] = tap_idx  # type: ignore[assignment,unused-ignore]
         self.num_classes = int(num_classes)
         self.feature_dim = int(fusion_dim)
         c0, c1, c2 = (int(block_channels[t]) for t in self.taps)

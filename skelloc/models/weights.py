@@ -93,11 +93,20 @@ def first_line(err: BaseException) -> str:
 class SavableModel(Protocol):
     """What :func:`save_model` needs of a model (a ``Localizer`` has it)."""
 
-    encoder: nn.Module
-    head: nn.Module | None
-    labels: list[str]
-    input_spec: InputSpec
-    config: ModelConfig | None
+    @property
+    def encoder(self) -> nn.Module: ...
+
+    @property
+    def head(self) -> nn.Module | None: ...
+
+    @property
+    def labels(self) -> list[str]: ...
+
+    @property
+    def input_spec(self) -> InputSpec: ...
+
+    @property
+    def config(self) -> ModelConfig | None: ...
 
     def state_dict(self) -> dict[str, Any]: ...
 

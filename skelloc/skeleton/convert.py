@@ -2,7 +2,7 @@
 NTU-25 -> Kinect v1).
 
 Neither pyskl nor mmaction2 ships COCO<->NTU, BODY_25<->COCO or MediaPipe<->COCO maps
-(``field.md`` §4.7); the tables below follow mmpose's ``KeypointConverter`` pattern: every
+(docs/design/conventions.md#conversion); the tables below follow mmpose's ``KeypointConverter`` pattern: every
 target joint is the *mean* of one or more source joints.  A source index listed twice counts
 twice (``(5, 6, 0)`` = 2/3 mid-shoulder + 1/3 nose).
 
@@ -69,7 +69,8 @@ class Conversion:
 
 def _table(src: str, dst: str, rows: list[tuple[int, ...] | int | str]) -> Conversion:
     """Rows: an int or a tuple (exact), or ``"~i"`` (approximate copy of joint i)."""
-    sources, approx = [], []
+    sources: list[tuple[int, ...]] = []
+    approx: list[bool] = []
     for r in rows:
         if isinstance(r, str):
             sources.append((int(r.lstrip("~")),))
@@ -106,7 +107,7 @@ _BUILTIN: list[Conversion] = [
         (23, 24), (11, 12, 23, 24), (11, 12, 0), 0, 11, 13, 15, (17, 19), 12, 14, 16, (18, 20),
         23, 25, 27, 31, 24, 26, 28, 32, (11, 12), 19, 21, 20, 22,
     ]),
-    # -> COCO-17 (field.md §4.5, §4.6)
+    # -> COCO-17 (docs/design/conventions.md#conversion)
     _table("body25", "coco17", [0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11]),
     _table("mediapipe33", "coco17",
            [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]),
@@ -241,7 +242,7 @@ def convert_layout(
     coords = arr[..., :ncoord].astype(np.float64)
     out = np.einsum("ds,tmsc->tmdc", w, coords)
     used = w > 0  # (V_dst, V_src)
-    keep = used.any(axis=1)[None, None, :]  # zeroed rows stay zero
+    keep = np.asarray(used.any(axis=1))[None, None, :]  # zeroed rows stay zero
     if zero_is_missing:
         missing = ~np.any(coords != 0, axis=-1)  # (T, M, V_src)
         bad = np.einsum("ds,tms->tmd", used.astype(np.int64), missing.astype(np.int64)) > 0

@@ -6,7 +6,7 @@ partition and for bone streams).  ``parents[v]`` is ``-1`` for the root.
 
 The NTU-25 graph (``ntu25``) is the ORIGINAL ST-GCN / 2s-AGCN / CTR-GCN edge list, whose hand
 joints are chained (22-23-8, 24-25-12 in 1-based numbering); pyskl / mmaction2 attach both hand
-joints to the hand instead, available here as ``ntu25_pyskl`` (``field.md`` §1.5, §1.6).
+joints to the hand instead, available here as ``ntu25_pyskl`` (docs/design/conventions.md#layouts).
 Converted weights must be used with the graph they were trained with.
 """
 
@@ -29,6 +29,8 @@ __all__ = [
     "MEDIAPIPE33",
     "COCO13",
     "KINECT_V1_20",
+    "LAYOUT_BY_JOINTS",
+    "layout_for_joints",
 ]
 
 
@@ -297,6 +299,17 @@ _BUILTIN: tuple[Layout, ...] = (
 )
 _REGISTRY: dict[str, Layout] = {lay.name: lay for lay in _BUILTIN}
 _ALIASES: dict[str, str] = {a: lay.name for lay in _BUILTIN for a in lay.aliases}
+
+
+#: the layout an array with this many joints is taken to be when no layout is named (one table
+#: for readers, converters, plots and training; pose-estimator files differ only for 25
+#: keypoints, which there are OpenPose's BODY_25)
+LAYOUT_BY_JOINTS: dict[int, str] = {25: "ntu25", 17: "coco17", 18: "openpose18", 33: "mediapipe33"}
+
+
+def layout_for_joints(num_joints: int) -> str | None:
+    """The default layout name for ``num_joints`` joints (:data:`LAYOUT_BY_JOINTS`), or None."""
+    return LAYOUT_BY_JOINTS.get(int(num_joints))
 
 
 def _key(name: str) -> str:

@@ -1,4 +1,4 @@
-"""NTU-style pre-normalisation (2s-AGCN ``data_gen/preprocess.py``; ``method.md`` §5.1).
+"""NTU-style pre-normalisation (2s-AGCN ``data_gen/preprocess.py``; docs/design/conventions.md#data-bn).
 
 Steps, per sequence ``(T, M, V, C)``:
 

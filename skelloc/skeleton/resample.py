@@ -62,7 +62,8 @@ def map_frames(idx: float, src_fps: float, dst_fps: float, rounding: str = ...) 
 def map_frames(
     idx: np.ndarray, src_fps: float, dst_fps: float, rounding: str = ...
 ) -> np.ndarray: ...
-def map_frames(idx, src_fps, dst_fps, rounding="round"):  # type: ignore[no-untyped-def]
+def map_frames(idx: float | np.ndarray, src_fps: float, dst_fps: float,
+               rounding: str = "round") -> float | np.ndarray:
     """Frame index (or indices) at ``src_fps`` -> frame index at ``dst_fps``.
 
     ``idx * dst_fps / src_fps`` (frame starts coincide); ``rounding`` is ``"round"`` (nearest,
@@ -94,7 +95,7 @@ def frames_to_seconds(idx: float | np.ndarray, fps: float) -> float | np.ndarray
 
 def seconds_to_frames(
     seconds: float | np.ndarray, fps: float, rounding: str = "floor"
-) -> int | np.ndarray:
+) -> float | np.ndarray:
     """Frame containing time ``seconds`` (``"floor"``), or the nearest / next frame start."""
     return map_frames(seconds, 1.0, fps, rounding)
 

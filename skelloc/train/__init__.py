@@ -14,30 +14,52 @@ Imports are lazy, so ``import skelloc.train`` costs nothing until a function is 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-_LAZY: dict[str, tuple[str, str]] = {
-    "TrainConfig": ("skelloc.train.config", "TrainConfig"),
-    "DataConfig": ("skelloc.train.config", "DataConfig"),
-    "ModelSection": ("skelloc.train.config", "ModelSection"),
-    "PretrainConfig": ("skelloc.train.config", "PretrainConfig"),
-    "FinetuneConfig": ("skelloc.train.config", "FinetuneConfig"),
-    "EvalConfig": ("skelloc.train.config", "EvalConfig"),
-    "AugmentConfig": ("skelloc.train.config", "AugmentConfig"),
-    "load_config": ("skelloc.train.config", "load_config"),
-    "apply_overrides": ("skelloc.train.config", "apply_overrides"),
-    "list_recipes": ("skelloc.train.config", "list_recipes"),
-    "run_pretrain": ("skelloc.train.pretrain", "run_pretrain"),
-    "run_finetune": ("skelloc.train.finetune", "run_finetune"),
-    "evaluate_model": ("skelloc.train.evaluate", "evaluate_model"),
-    "export_trained": ("skelloc.train.export", "export_trained"),
-    "extract_dataset_features": ("skelloc.train.features", "extract_dataset_features"),
-    "SkeletonCache": ("skelloc.train.data", "SkeletonCache"),
-    "ContrastiveModel": ("skelloc.train.contrastive", "ContrastiveModel"),
+from skelloc._lazy import lazy_exports
+
+# public name -> "module" (the attribute of the same name) or "module:attribute"
+_LAZY: dict[str, str] = {
+    "TrainConfig": "skelloc.train.config",
+    "DataConfig": "skelloc.train.config",
+    "ModelSection": "skelloc.train.config",
+    "PretrainConfig": "skelloc.train.config",
+    "FinetuneConfig": "skelloc.train.config",
+    "EvalConfig": "skelloc.train.config",
+    "AugmentConfig": "skelloc.train.config",
+    "load_config": "skelloc.train.config",
+    "apply_overrides": "skelloc.train.config",
+    "list_recipes": "skelloc.train.config",
+    "run_pretrain": "skelloc.train.pretrain",
+    "run_finetune": "skelloc.train.finetune",
+    "evaluate_model": "skelloc.train.evaluate",
+    "json_ready": "skelloc.train.evaluate",
+    "export_trained": "skelloc.train.export",
+    "extract_dataset_features": "skelloc.train.features",
+    "SkeletonCache": "skelloc.train.data",
+    "ContrastiveModel": "skelloc.train.contrastive",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "AugmentConfig",
+    "ContrastiveModel",
+    "DataConfig",
+    "EvalConfig",
+    "FinetuneConfig",
+    "ModelSection",
+    "PretrainConfig",
+    "SkeletonCache",
+    "TrainConfig",
+    "apply_overrides",
+    "evaluate_model",
+    "export_trained",
+    "extract_dataset_features",
+    "json_ready",
+    "list_recipes",
+    "load_config",
+    "run_finetune",
+    "run_pretrain",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from skelloc.train.config import (
@@ -54,22 +76,11 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from skelloc.train.contrastive import ContrastiveModel
     from skelloc.train.data import SkeletonCache
-    from skelloc.train.evaluate import evaluate_model
+    from skelloc.train.evaluate import evaluate_model, json_ready
     from skelloc.train.export import export_trained
     from skelloc.train.features import extract_dataset_features
     from skelloc.train.finetune import run_finetune
     from skelloc.train.pretrain import run_pretrain
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'skelloc.train' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

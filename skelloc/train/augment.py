@@ -1,4 +1,4 @@
-"""Batched, seeded skeleton augmentations (method.md §2.4, field.md §2.2).
+"""Batched, seeded skeleton augmentations (docs/design/method.md#augmentations).
 
 Every function takes a batch ``x`` of shape ``(N, C, T, V, M)`` (the model input layout; the
 first three channels are coordinates, a fourth confidence channel is left alone) and a
@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from skelloc.errors import ConfigError
+from skelloc.skeleton.layouts import get_layout
 from skelloc.train.augment2d import AUGMENTATIONS_2D
 
 __all__ = [
@@ -36,9 +37,8 @@ __all__ = [
     "tempo_clips",
 ]
 
-# AimCLR's left/right permutation of the 25 NTU joints (field.md §2.2).
-NTU25_FLIP = [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 20, 23, 24,
-              21, 22]
+# AimCLR's left/right permutation of the 25 NTU joints: the ntu25 layout's flip_index
+NTU25_FLIP = list(get_layout("ntu25").flip_index)
 
 
 def _rand(g: torch.Generator, *shape: int) -> torch.Tensor:

@@ -20,7 +20,7 @@ batch is a function of the seed and the step, as for the contrastive views of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -161,7 +161,7 @@ def score_noise(x: torch.Tensor, g: torch.Generator, p: float = 1.0,
     return torch.cat([x[:, :2], new], dim=1)
 
 
-AUGMENTATIONS_2D = {
+AUGMENTATIONS_2D: dict[str, Callable[..., torch.Tensor]] = {
     "camera_view": camera_view,
     "mirror2d": mirror2d,
     "scale_drift": scale_drift,

@@ -177,6 +177,8 @@ def build_from_hub(cfg: TrainConfig, cache: SkeletonCache, name: str) -> Any:
     from skelloc.skeleton.layouts import get_layout, list_layouts
 
     enc = load(name, load_head=False)
+    enc_config = enc.config
+    assert enc_config is not None  # hub models always carry their config
     spec = enc.input_spec
     src, dst = get_layout(cache.layout).name, get_layout(spec.layout).name
 
@@ -198,16 +200,16 @@ def build_from_hub(cfg: TrainConfig, cache: SkeletonCache, name: str) -> Any:
         raise LayoutMismatchError(
             f"{name} takes {want}D joints and the data has {have} coordinate channels; pick a "
             f"{have}D model (skelloc list) or omit --init")
-    model = create_model(enc.config.architecture, head=cfg.model.head, labels=cache.classes,
+    model = create_model(enc_config.architecture, head=cfg.model.head, labels=cache.classes,
                          input_spec=spec, head_args=head_arguments(cfg),
-                         output=cfg.model.output, **dict(enc.config.model_args))
+                         output=cfg.model.output, **dict(enc_config.model_args))
     model.encoder.load_state_dict(enc.encoder.state_dict())
-    cfg.model.architecture = enc.config.architecture
-    cfg.model.model_args = dict(enc.config.model_args)
+    cfg.model.architecture = enc_config.architecture
+    cfg.model.model_args = dict(enc_config.model_args)
     cfg.data.layout, cfg.data.fps = spec.layout, float(spec.fps)
     cfg.data.normalization, cfg.data.max_persons = spec.normalization, spec.max_persons
     logger.info("initialised the encoder from hub model %s (%s, layout %s%s)", name,
-                enc.config.architecture, dst,
+                enc_config.architecture, dst,
                 f", converted from {src}" if src != dst else "")
     return model
 

@@ -132,7 +132,7 @@ class ModelSection:
 
 @dataclass
 class PretrainConfig:
-    """Stage 1: MoCo base method plus the snippet-discrimination branch (method.md §2)."""
+    """Stage 1: MoCo base method plus the snippet-discrimination branch (docs/design/method.md#snippet-branch)."""
 
     method: str = "rvtclr"  # "skeletonclr" | "aimclr" | "rvtclr"
     global_loss: bool = True
@@ -167,7 +167,7 @@ class PretrainConfig:
 
 @dataclass
 class FinetuneConfig:
-    """Stage 2: per-frame classification (method.md §3, §6, §9)."""
+    """Stage 2: per-frame classification (docs/design/method.md#protocols)."""
 
     protocol: str = "finetune"  # "finetune" | "linear" | "semi"
     epochs: int = 40
@@ -240,7 +240,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table, got {value!r}")
-        return config_from_dict(tp, value, where)
+        return config_from_dict(tp, value, where)  # type: ignore[arg-type]
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")

@@ -3,7 +3,7 @@
 ``ContrastiveModel(encoder, cfg)`` owns the query encoder (``encoder_q``, the backbone that
 finetuning keeps), its momentum copy ``encoder_k``, the global and dense projection heads and
 the queues. :meth:`ContrastiveModel.forward` takes the already augmented views and returns a
-dict of losses whose ``"loss"`` entry is the weighted total (method.md §2.3):
+dict of losses whose ``"loss"`` entry is the weighted total (docs/design/method.md#global-branch):
 
 * ``skeletonclr``: InfoNCE(query view, key view).
 * ``aimclr``: InfoNCE(query, key) + distributional divergence (DDM) of the extreme view's
@@ -17,11 +17,13 @@ dict of losses whose ``"loss"`` entry is the weighted total (method.md §2.3):
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skelloc.models.base import BackboneModule
 from skelloc.train.config import PretrainConfig
 from skelloc.train.queue import EmbeddingQueue, gather_from_all
 from skelloc.train.snippet import (
@@ -56,8 +58,9 @@ class ContrastiveModel(nn.Module):
         self.cfg = cfg
         self.encoder_q = encoder
         self.encoder_k = copy.deepcopy(encoder)
-        c_out = int(encoder.block_channels[-1])
-        c_tap = int(encoder.block_channels[cfg.snippet_tap])
+        block_channels = cast(BackboneModule, encoder).block_channels
+        c_out = int(block_channels[-1])
+        c_tap = int(block_channels[cfg.snippet_tap])
         dim = cfg.feature_dim
         self.global_names: tuple[str, ...] = ()
         if cfg.global_loss:
@@ -89,16 +92,19 @@ class ContrastiveModel(nn.Module):
     @torch.no_grad()
     def momentum_update(self) -> None:
         m = self.cfg.momentum
-        qs = [p for q_mod, _ in self._pairs() for p in q_mod.parameters()]
-        ks = [p for _, k_mod in self._pairs() for p in k_mod.parameters()]
+        qs: list[torch.Tensor] = [p for q_mod, _ in self._pairs() for p in q_mod.parameters()]
+        ks: list[torch.Tensor] = [p for _, k_mod in self._pairs() for p in k_mod.parameters()]
         # one fused launch per operation on GPU instead of two per tensor (same arithmetic)
         torch._foreach_mul_(ks, m)
         torch._foreach_add_(ks, qs, alpha=1 - m)
 
     # ------------------------------------------------------------------ losses
+    def _queue(self, name: str) -> EmbeddingQueue:
+        return cast(EmbeddingQueue, self.queues[name])
+
     def _global_loss(self, q: torch.Tensor, k: torch.Tensor, name: str,
                      mining: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        queue = self.queues[name].queue.clone().detach()
+        queue = self._queue(name).queue.clone().detach()
         logits = infonce_logits(q, k, queue, self.cfg.temperature)
         if mining and self.cfg.global_topk > 0:
             positives = torch.zeros_like(logits, dtype=torch.bool)
@@ -135,19 +141,20 @@ class ContrastiveModel(nn.Module):
             q1 = self._embed_q(first, feats_q)
             k1 = self._embed_k(first, feats_k)
             losses["global"], logits_q = self._global_loss(q1, k1, first, mining)
-            enqueue.append((self.queues[first], k1))
+            enqueue.append((self._queue(first), k1))
             total = total + losses["global"]
             if cfg.method == "aimclr":
                 qe = self._embed_q(first, self.encoder_q(views["e"]))
-                logits_e = infonce_logits(qe, k1, self.queues[first].queue.clone().detach(),
+                logits_e = infonce_logits(qe, k1, self._queue(first).queue.clone().detach(),
                                           cfg.temperature)
                 losses["ddm"] = _ddm(logits_e, logits_q)
                 total = total + cfg.ddm_weight * losses["ddm"]
             if cfg.method == "rvtclr":
+                assert feats_ko is not None, "rvtclr needs the other-tempo key view 'k_other'"
                 q2 = self._embed_q("fc2", feats_q)
                 k2 = self._embed_k("fc2", feats_ko)
                 losses["tempo_nce"], _ = self._global_loss(q2, k2, "fc2", mining)
-                enqueue.append((self.queues["fc2"], k2))
+                enqueue.append((self._queue("fc2"), k2))
                 # ranking: the faster clip must score at least `margin` above the slower one
                 s_own = self.tempo_head(_global(feats_q)).squeeze(1)
                 s_other = self.tempo_head(_global(feats_ko).detach()).squeeze(1)
@@ -156,7 +163,7 @@ class ContrastiveModel(nn.Module):
                     s_own, s_other, sign, margin=cfg.tempo_margin)
                 # DDM: strong query towards a normally augmented view of the same clip
                 qn = self._embed_q(first, self.encoder_q(views["n"]))
-                logits_n = infonce_logits(qn, k1, self.queues[first].queue.clone().detach(),
+                logits_n = infonce_logits(qn, k1, self._queue(first).queue.clone().detach(),
                                           cfg.temperature)
                 losses["ddm"] = _ddm(logits_q, logits_n)
                 total = (total + losses["tempo_nce"] + cfg.tempo_weight * losses["tempo_rank"]

@@ -8,7 +8,6 @@ the training process, so the order of everything is a function of the seed and t
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 
 from skelloc.errors import ConfigError, InputError, SkeletonFormatError
+from skelloc.io.prepare import load_cache
 from skelloc.skeleton.sequence import assume_fps
 
 __all__ = [
@@ -65,13 +65,7 @@ class SkeletonCache:
                               "(set data.path or pass --data)")
         index = self.root / "dataset.json"
         if index.is_file():
-            try:
-                meta = json.loads(index.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as err:
-                raise SkeletonFormatError(f"invalid JSON: {err}", path=index) from None
-            if meta.get("format") != "skelloc-cache":
-                raise SkeletonFormatError("not a skelloc cache (format != 'skelloc-cache')",
-                                          path=index)
+            meta = load_cache(index)  # the writer's own check of format and version
             rate = meta.get("fps", fps)
             self.fps = assume_fps() if rate is None else float(rate)
             self.layout = str(meta.get("layout", layout))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -87,7 +87,8 @@ def evaluate_videos(
         logger.warning("no ground-truth segments in the evaluated videos: mAP undefined")
         result.update({"average_mAP": float("nan"), "mAP": {}, "per_class_ap": {}})
         return result
-    det = detection_map(predictions, ground_truth, list(tiou_thresholds), protocol=protocol)
+    det = detection_map(predictions, ground_truth, list(tiou_thresholds),
+                        protocol=cast(Any, protocol))
     d = det.to_dict()
     classes = cache.classes
     result.update({

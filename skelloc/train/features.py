@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -44,7 +44,8 @@ def extract_dataset_features(model: Any, cache: SkeletonCache | str | Path, out_
             written.append(path)
             continue
         seq = SkeletonSequence(cache.load(rec.id), layout=cache.layout, fps=cache.fps)
-        feats = extract_features(seq, model, level=level, device=device, nonfinite="interpolate")
+        feats = extract_features(seq, model, level=cast(Any, level), device=device,
+                                 nonfinite="interpolate")
         with atomic_path(path, suffix=".npy") as tmp:
             np.save(tmp, np.asarray(feats, dtype=np.float32))
         written.append(path)

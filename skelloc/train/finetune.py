@@ -1,6 +1,6 @@
 """Stage 2: supervised frame-level training loop (``skelloc train finetune``).
 
-Protocols (method.md §6): ``finetune`` trains everything; ``linear`` freezes the encoder
+Protocols (docs/design/method.md#protocols): ``finetune`` trains everything; ``linear`` freezes the encoder
 (weights and BatchNorm statistics) and trains the head; ``semi`` is ``finetune`` on a seeded
 ``data.label_fraction`` of the training videos. The loss is per-frame cross-entropy over
 ``K+1`` classes with padded frames masked out (``IGNORE_INDEX``); with ``model.output =

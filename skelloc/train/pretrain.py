@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from skelloc.train.augment import NTU25_FLIP, apply_pipeline, tempo_clips
+from skelloc.train.augment import apply_pipeline, tempo_clips
 from skelloc.train.batching import WindowBank
 from skelloc.train.common import (
     batch_items,
@@ -51,16 +51,19 @@ logger = logging.getLogger(__name__)
 
 
 def _flip_permutation(layout: str, num_joints: int) -> list[int] | None:
-    try:
-        from skelloc.skeleton.layouts import get_layout
+    """The layout's left/right permutation (:attr:`Layout.flip_index`); for a layout that is
+    not registered, that of the default layout of ``num_joints`` joints, else None (no flip)."""
+    from skelloc.errors import ConfigError
+    from skelloc.skeleton.layouts import get_layout, layout_for_joints
 
-        pairs = get_layout(layout).flip_pairs
-    except Exception:  # noqa: BLE001 - an unknown layout simply has no flip
-        return NTU25_FLIP if num_joints == 25 else None
-    perm = list(range(num_joints))
-    for a, b in pairs:
-        perm[a], perm[b] = b, a
-    return perm
+    for name in (layout, layout_for_joints(num_joints)):
+        try:
+            lay = get_layout(name) if name else None
+        except ConfigError:
+            continue
+        if lay is not None and lay.num_joints == num_joints:
+            return list(lay.flip_index)
+    return None
 
 
 def make_views(x: torch.Tensor, cfg: PretrainConfig, g: torch.Generator,
@@ -158,7 +161,7 @@ def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
 
         ddp = torch.nn.parallel.DistributedDataParallel
         # the queues are updated identically on every process: no per-step buffer broadcast
-        sync = ({"forward_sync_buffers": False}
+        sync: dict[str, Any] = ({"forward_sync_buffers": False}
                 if "forward_sync_buffers" in inspect.signature(ddp).parameters
                 else {"broadcast_buffers": False})
         net = ddp(model, device_ids=[device.index] if device.type == "cuda" else None, **sync)

@@ -24,7 +24,7 @@ class EmbeddingQueue(nn.Module):
     """``size`` slots of ``dim``-dimensional unit vectors, overwritten first-in first-out.
 
     ``enqueue(keys)`` writes the N rows at the pointer, wrapping around the end, and advances
-    the pointer by N modulo ``size`` (method.md §11, defect 1: the pointer always moves).
+    the pointer by N modulo ``size`` (docs/design/method.md#departures, item 1: the pointer always moves).
     """
 
     queue: torch.Tensor
@@ -40,7 +40,7 @@ class EmbeddingQueue(nn.Module):
 
     def _load_from_state_dict(self, *args: object, **kwargs: object) -> None:
         self._host_ptr = None
-        super()._load_from_state_dict(*args, **kwargs)  # type: ignore[arg-type]
+        super()._load_from_state_dict(*args, **kwargs)  # type: ignore[arg-type,unused-ignore]
 
     @property
     def size(self) -> int:

@@ -99,7 +99,7 @@ def lr_at(step: int, steps_per_epoch: int, base: float, warmup: float,
     """Learning rate of optimisation step ``step`` (0-based).
 
     A linear warm-up over ``warmup`` epochs that reaches ``base`` at its last step and never
-    exceeds it (method.md §11 defect 5), then ×gamma at each milestone epoch reached.
+    exceeds it (docs/design/method.md#departures, item 5), then ×gamma at each milestone epoch reached.
     """
     lr = base
     if warmup > 0:

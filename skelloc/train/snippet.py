@@ -1,4 +1,4 @@
-"""The snippet-discrimination branch (method.md §2.2) and the InfoNCE helpers it shares.
+"""The snippet-discrimination branch (docs/design/method.md#snippet-branch) and the InfoNCE helpers it shares.
 
 Shapes: ``N`` videos, ``C`` backbone channels, ``B`` snippet bins, ``D`` embedding dimension,
 ``K`` queue slots.
@@ -111,7 +111,7 @@ def snippet_loss(
     intra_margin: int | None = None,
     topk: int = 0,
 ) -> torch.Tensor:
-    """InfoNCE over all N·B query snippets (method.md §2.2 step 6).
+    """InfoNCE over all N·B query snippets (docs/design/method.md#snippet-branch).
 
     With ``topk > 0`` (nearest-neighbour mining) the ``topk`` queue entries most similar to
     each query snippet are extra positives, averaged in log-softmax space.

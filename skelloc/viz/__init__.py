@@ -15,24 +15,26 @@ raises :class:`skelloc.errors.MissingDependencyError`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-_LAZY: dict[str, tuple[str, str]] = {
-    "plot_timeline": ("skelloc.viz.timeline", "plot_timeline"),
-    "select_classes": ("skelloc.viz.timeline", "select_classes"),
-    "animate_skeleton": ("skelloc.viz.skeleton", "animate_skeleton"),
-    "save_animation": ("skelloc.viz.skeleton", "save_animation"),
-    "frame_indices": ("skelloc.viz.skeleton", "frame_indices"),
-    "animation_format": ("skelloc.viz.skeleton", "animation_format"),
-    "plot_evaluation": ("skelloc.viz.evaluation", "plot_evaluation"),
-    "plot_class_ap": ("skelloc.viz.evaluation", "plot_class_ap"),
-    "plot_map_vs_tiou": ("skelloc.viz.evaluation", "plot_map_vs_tiou"),
-    "read_ground_truth": ("skelloc.viz.groundtruth", "read_ground_truth"),
-    "instances_to_segments": ("skelloc.viz.groundtruth", "instances_to_segments"),
-    "save_figure": ("skelloc.viz._common", "save_figure"),
-    "figure_format": ("skelloc.viz._common", "figure_format"),
-    "class_color": ("skelloc.viz._common", "class_color"),
+from skelloc._lazy import lazy_exports
+
+# public name -> "module" (the attribute of the same name) or "module:attribute"
+_LAZY: dict[str, str] = {
+    "plot_timeline": "skelloc.viz.timeline",
+    "select_classes": "skelloc.viz.timeline",
+    "animate_skeleton": "skelloc.viz.skeleton",
+    "save_animation": "skelloc.viz.skeleton",
+    "frame_indices": "skelloc.viz.skeleton",
+    "animation_format": "skelloc.viz.skeleton",
+    "plot_evaluation": "skelloc.viz.evaluation",
+    "plot_class_ap": "skelloc.viz.evaluation",
+    "plot_map_vs_tiou": "skelloc.viz.evaluation",
+    "read_ground_truth": "skelloc.viz.groundtruth",
+    "instances_to_segments": "skelloc.viz.groundtruth",
+    "save_figure": "skelloc.viz._common",
+    "figure_format": "skelloc.viz._common",
+    "class_color": "skelloc.viz._common",
 }
 
 __all__ = [
@@ -65,15 +67,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from skelloc.viz.timeline import plot_timeline, select_classes
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'skelloc.viz' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from skelloc.errors import ConfigError, MissingDependencyError
-from skelloc.skeleton.layouts import get_layout
+from skelloc.skeleton.layouts import get_layout, layout_for_joints
 from skelloc.viz._common import class_color, new_figure, require_matplotlib
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -207,10 +207,10 @@ def animate_skeleton(
 
     fig = new_figure(figsize, dpi, layout=None)
     if channels == 3:
-        ax = fig.add_axes((0.0, 0.17, 1.0, 0.72), projection="3d")
+        ax: Any = fig.add_axes((0.0, 0.17, 1.0, 0.72), projection="3d")  # an Axes3D
         ax.view_init(elev=elev, azim=azim)
         ax.set_box_aspect((1, 1, 1), zoom=1.2)
-        for axis, set_lim, c in zip("xyz", (ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
+        for set_lim, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
             set_lim(c - half, c + half)
         ax.set_xlabel("x")
         ax.set_ylabel("z (depth)")
@@ -243,6 +243,7 @@ def animate_skeleton(
         return labels[k] if 0 <= k < len(labels) else f"class {k}"
 
     def update(i: int) -> list[Any]:
+        line: Any
         for m, line in enumerate(lines):
             path = _bone_path(coords[i, m], present[i, m], bones)
             if channels == 3:
@@ -301,7 +302,7 @@ def _default_layout(seq: Any) -> str | None:
         return None
     shape = np.shape(seq)
     joints = shape[-2] if len(shape) >= 3 else 0
-    return {25: "ntu25", 17: "coco17", 18: "openpose18", 33: "mediapipe33"}.get(joints)
+    return layout_for_joints(joints) if joints else None
 
 
 def save_animation(anim: FuncAnimation, path: str | os.PathLike[str], *,
@@ -317,11 +318,13 @@ def save_animation(anim: FuncAnimation, path: str | os.PathLike[str], *,
     from skelloc._atomic import atomic_path
 
     fmt = animation_format(path)
-    rate = float(fps) if fps is not None else 1000.0 / float(anim.event_source.interval)
+    source: Any = anim.event_source
+    rate = float(fps) if fps is not None else 1000.0 / float(source.interval)
     if fmt == "gif":
-        writer: Any = animation.PillowWriter(fps=rate)
+        writer: Any = animation.PillowWriter(fps=rate)  # type: ignore[arg-type]
     else:
-        writer = animation.FFMpegWriter(fps=rate, extra_args=["-pix_fmt", "yuv420p"])
+        writer = animation.FFMpegWriter(fps=rate,  # type: ignore[arg-type]
+                                        extra_args=["-pix_fmt", "yuv420p"])
     target = Path(path)
     with atomic_path(target, suffix=target.suffix) as tmp:
         anim.save(str(tmp), writer=writer, dpi=dpi)  # dpi None: the figure's

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from train.cachegen import make_cache  # tests/ is on sys.path (rootdir-relative packages)
 
 from skelloc.cli import run
-
-from train.cachegen import make_cache  # tests/ is on sys.path (rootdir-relative packages)
 
 
 def test_recipes(capsys: pytest.CaptureFixture[str]) -> None:

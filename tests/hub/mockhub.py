@@ -225,7 +225,7 @@ def tiny_files() -> dict[str, tuple[str, bytes]]:
 def hub_model(tmp_path: Path, mock_hub: MockHub, tiny_files: dict[str, tuple[str, bytes]],
               monkeypatch: pytest.MonkeyPatch) -> str:
     """A model 'tiny' served by the mock Hub and registered through SKELLOC_MANIFEST."""
-    mock_hub.add(REPO, COMMIT, {fn: data for fn, data in tiny_files.values()})
+    mock_hub.add(REPO, COMMIT, dict(tiny_files.values()))
     path = write_manifest(tmp_path / "extra_manifest.json", {"tiny": make_entry(tiny_files)})
     monkeypatch.setenv("SKELLOC_MANIFEST", str(path))
     monkeypatch.setenv("SKELLOC_ENDPOINT", mock_hub.endpoint)

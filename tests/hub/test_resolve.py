@@ -200,7 +200,7 @@ print(sorted(str(p) for p in out["tiny"].values()))
 
 
 def test_four_processes_download_once(hub_model: str, mock_hub: MockHub, tiny_files: dict) -> None:
-    env = {k: v for k, v in os.environ.items()}
+    env = dict(os.environ)
     procs = [subprocess.Popen([sys.executable, "-c", _WORKER], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     outs = [p.communicate(timeout=120) for p in procs]

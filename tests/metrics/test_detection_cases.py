@@ -193,7 +193,7 @@ def test_records_from_mappings_and_objects() -> None:
 def test_empty_inputs() -> None:
     gt = [G("v", 1, 0, 10), G("w", 2, 0, 10)]
     res = detection_map([], gt, protocol="anet")
-    assert res.mAP == {t: 0.0 for t in (0.1, 0.2, 0.3, 0.4, 0.5)}
+    assert res.mAP == dict.fromkeys((0.1, 0.2, 0.3, 0.4, 0.5), 0.0)
     assert res.average_mAP == 0.0
     pk = detection_map([], gt, protocol="pkummd")
     assert pk.mAP == {0.5: 0.0} and pk.extra["mAP_video"] == {0.5: 0.0}

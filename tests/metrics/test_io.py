@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from skelloc.errors import InputError, SkeletonFormatError
-from skelloc.metrics import Instance, detection_map, read_anet_json, read_instances
-from skelloc.metrics import read_pkummd_folder
+from skelloc.metrics import (
+    Instance,
+    detection_map,
+    read_anet_json,
+    read_instances,
+    read_pkummd_folder,
+)
 
 
 def test_pkummd_labels_are_one_based_inclusive(tmp_path: Path) -> None:
@@ -74,6 +79,6 @@ def test_real_pkummd_labels_against_themselves(pkummd_root: Path) -> None:
 
 
 def test_non_utf8_label_file_is_a_typed_error_naming_it(tmp_path: Path) -> None:
-    (tmp_path / "0002-L.txt").write_bytes("5,1,100,2\n".encode() + b"\xff\xfe,3,4,1\n")
+    (tmp_path / "0002-L.txt").write_bytes(b"5,1,100,2\n" + b"\xff\xfe,3,4,1\n")
     with pytest.raises(SkeletonFormatError, match=r"0002-L\.txt:2: not UTF-8"):
         read_pkummd_folder(tmp_path, predictions=False)

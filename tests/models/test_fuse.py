@@ -138,15 +138,24 @@ def test_api_fuse_flag_and_precision() -> None:
         api.predict_frames(joints, model, precision="fp16")  # type: ignore[arg-type]
 
 
-def test_model_built_under_inference_mode_is_fused_but_not_cached() -> None:
-    # tensors made under torch.inference_mode have no version counter: a weight update
-    # cannot be seen, so every call builds a fresh inference form instead of a stale one
+def test_model_built_under_inference_mode_is_cached_and_follows_updates() -> None:
+    # tensors made under torch.inference_mode have no version counter; the cache key does
+    # not need one (content fingerprint), so such models are cached and still never stale
     with torch.inference_mode():
         torch.manual_seed(4)
         model = randomize(create_model("stgcn", num_classes=2, base_channels=4))
         x = torch.randn(1, 3, 12, 25, 2)
         first = inference_model(model)
-        assert is_fused(first) and inference_model(model) is not first
+        assert is_fused(first) and inference_model(model) is first
         model.encoder.st_gcn_networks[2].tcn[2].weight.mul_(2.0)
+        assert inference_model(model) is not first
         assert_close(inference_model(model)(x), model(x))
         assert not torch.allclose(first(x), model(x))
+
+
+def test_cache_key_uses_no_private_tensor_attributes() -> None:
+    import inspect
+
+    from skelloc.models import fuse
+
+    assert "_version" not in inspect.getsource(fuse)

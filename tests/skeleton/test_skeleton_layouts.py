@@ -123,3 +123,14 @@ def test_invalid_layout_rejected(kwargs: dict) -> None:
     base.update(kwargs)
     with pytest.raises(ConfigError):
         Layout(**base)
+
+
+def test_one_joint_count_table() -> None:
+    """Readers, converters, plots and training share one joint count -> layout table."""
+    from skelloc.io.arrays import DEFAULT_LAYOUTS
+    from skelloc.skeleton.layouts import LAYOUT_BY_JOINTS, layout_for_joints
+
+    assert DEFAULT_LAYOUTS is LAYOUT_BY_JOINTS
+    for joints, name in LAYOUT_BY_JOINTS.items():
+        assert get_layout(name).num_joints == joints and layout_for_joints(joints) == name
+    assert layout_for_joints(7) is None

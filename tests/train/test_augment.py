@@ -142,3 +142,14 @@ def test_pipeline_is_seeded() -> None:
     assert torch.equal(a, b) and not torch.equal(a, c)
     with pytest.raises(ConfigError, match="unknown augmentation"):
         A.apply_pipeline(x, ["sheer"], _g())
+
+
+def test_pretraining_flips_by_the_layout() -> None:
+    """The left/right permutation comes from the layout (any joint count), not from a 25."""
+    from skelloc.skeleton.layouts import get_layout
+    from skelloc.train.pretrain import _flip_permutation
+
+    assert _flip_permutation("ntu25", 25) == A.NTU25_FLIP
+    assert _flip_permutation("coco17", 17) == list(get_layout("coco17").flip_index)
+    assert _flip_permutation("no-such-layout", 17) == list(get_layout("coco17").flip_index)
+    assert _flip_permutation("no-such-layout", 7) is None

@@ -69,3 +69,16 @@ def test_toml_file_and_unknown_recipe(tmp_path: Path) -> None:
         load_config(f)
     with pytest.raises(ConfigError, match="at least one"):
         load_config("tiny", ["pretrain.snippet=false", "pretrain.global_loss=false"])
+
+
+def test_cache_index_is_checked_by_the_writer_s_rule(tmp_path) -> None:
+    """One check of a cache's dataset.json (format and version), shared with skelloc.io.prepare."""
+    import json
+
+    from skelloc.errors import SkeletonFormatError
+    from skelloc.train.data import SkeletonCache
+
+    for meta in ({"format": "other", "version": 1}, {"format": "skelloc-cache", "version": 99}):
+        (tmp_path / "dataset.json").write_text(json.dumps(meta))
+        with pytest.raises(SkeletonFormatError):
+            SkeletonCache(tmp_path)

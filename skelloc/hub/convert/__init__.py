@@ -1,6 +1,6 @@
 """Convert original checkpoints into skelloc weights (``skelloc convert``).
 
-Sources (key layouts in ``field.md`` §1.1, §1.2, §2.1 and ``method.md`` §9.2):
+Sources (docs/design/conventions.md#data-bn):
 
 ==========  ==============================================================================
 ``stgcn``   ``yysijie/st-gcn``: ``A``, ``data_bn``, ``st_gcn_networks.*``, ``edge_importance.*``,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from skelloc.errors import ConfigError, IncompatibleWeightsError
 from skelloc.models.weights import load_into, read_state_dict
+from skelloc.skeleton.layouts import LAYOUT_BY_JOINTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import Tensor
@@ -22,7 +23,6 @@ __all__ = ["CONVERTERS", "ConversionResult", "convert_state_dict", "convert_chec
 
 log = logging.getLogger(__name__)
 
-_LAYOUT_BY_JOINTS = {25: "ntu25", 18: "openpose18", 17: "coco17", 33: "mediapipe33"}
 
 
 @dataclass
@@ -44,7 +44,7 @@ def _layout(num_joints: int, layout: str | None) -> str:
     if layout is not None:
         return layout
     try:
-        return _LAYOUT_BY_JOINTS[num_joints]
+        return LAYOUT_BY_JOINTS[num_joints]
     except KeyError:
         raise ConfigError(f"cannot guess the skeleton layout of a {num_joints}-joint checkpoint; "
                           "pass layout=...") from None

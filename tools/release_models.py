@@ -2,25 +2,26 @@
 
 Run after the two training commands of ``docs/MODELS.md``::
 
-    python experiments/release_models.py --pretrain runs/release/pre --finetune runs/release/ft \\
+    python tools/release_models.py --pretrain runs/release/pre --finetune runs/release/ft \\
         --data caches/pkummd15 --default
 
 It evaluates the finetuned model on the validation split (ActivityNet mAP at tIoU 0.1-0.5,
 per-class AP, frame accuracy), exports both models with model cards
 (:func:`skelloc.hub.export.export_model`), copies the safetensors files into
 ``skelloc/weights/`` and writes their entries (``source: "package"``, sha256, size) into
-``weights_manifest.json``; the model cards go to ``docs/model_cards/``.
+``weights_manifest.json``; the model cards go to ``docs/model_cards/``. Release tooling of the
+repository, not of the installed package: :func:`package` is tested in
+``tests/test_release_tool.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from skelloc._atomic import atomic_copy, atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 FULL = "stgcn16-snippet-pkummd"
@@ -68,13 +69,6 @@ LIMITS_2D = (
     "movement data are outside what it was trained and validated on.")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def evaluate(model: Any, data: Path) -> dict[str, Any]:
     from skelloc.train.evaluate import evaluate_model
 
@@ -102,27 +96,30 @@ def _per_class_table(res: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def package(folder: Path, name: str, default: bool, default_2d: bool = False) -> dict[str, Any]:
-    """Copy an exported folder's weights into ``skelloc/weights`` and register the entry."""
+def package(folder: Path, name: str, default: bool, default_2d: bool = False,
+            repo: Path = REPO) -> dict[str, Any]:
+    """Copy an exported folder's weights into ``<repo>/skelloc/weights`` and register the entry
+    (``source: "package"``) in ``<repo>/weights_manifest.json`` (as the default, or the default
+    2D model); the card goes to ``<repo>/docs/model_cards/NAME.md``. Every write is atomic."""
     entry = json.loads((folder / "weights_manifest.json").read_text())["models"][name]
-    target = REPO / "skelloc" / "weights"
+    target = repo / "skelloc" / "weights"
     target.mkdir(exist_ok=True)
     for role, f in entry["files"].items():
         filename = f"{name}.{role}.safetensors"
-        shutil.copyfile(folder / f["filename"], target / filename)
+        atomic_copy(folder / f["filename"], target / filename)
         f["filename"] = filename
         f["source"] = "package"
-    manifest_path = REPO / "weights_manifest.json"
+    manifest_path = repo / "weights_manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["models"][name] = entry
     if default:
         manifest["default"] = name
     if default_2d:
         manifest["default_2d"] = name
-    _atomic_write(manifest_path, json.dumps(manifest, indent=2) + "\n")
-    cards = REPO / "docs" / "model_cards"
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    cards = repo / "docs" / "model_cards"
     cards.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(folder / "README.md", cards / f"{name}.md")
+    atomic_copy(folder / "README.md", cards / f"{name}.md")
     return entry
 
 
