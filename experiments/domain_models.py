@@ -31,7 +31,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path[:0] = [str(REPO), str(HERE)]
+sys.path[:0] = [str(REPO), str(HERE), str(REPO / "tools")]  # tools/release_models.py
 
 import transfer  # experiments/transfer.py: caches, cells, scoring
 

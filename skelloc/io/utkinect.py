@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
-from skelloc.io._limits import frame_budget
 from skelloc.io._limits import check_coordinates, frame_budget
 from skelloc.io._text import parse_floats, text_lines
 from skelloc.skeleton.sequence import SkeletonSequence
@@ -91,11 +90,6 @@ def read_utkinect(path: Path, *, fps: float | None = None) -> SkeletonSequence:
     np.add.at(merged, inverse, data)
     merged /= counts[:, None, None]
     first = int(unique[0])
-    span = int(unique[-1]) - first + 1
-    budget = frame_budget(path.stat().st_size)
-    if span > budget:
-        raise SkeletonFormatError(f"frame ids {first}..{int(unique[-1])} span {span} frames, "
-                                  f"more than a file of this size may fill ({budget})", path=path)
     check_coordinates(data, path)
     timeline = np.arange(first, int(unique[-1]) + 1)
     flat = merged.reshape(len(unique), -1)
