@@ -179,8 +179,8 @@ def evaluate(model: Any, cache_path: Path, ids: list[str]) -> dict[str, Any]:
 
 
 def _table(rows: list[tuple[str, dict[str, Any]]]) -> str:
-    out = ["| model / input | mAP, 8 interaction classes | mAP, all classes with ground truth "
-           "| mAP@0.5 | frame accuracy | segments of absent classes |",
+    out = [("| model / input | mAP, 8 interaction classes | mAP, all classes with ground truth "
+            "| mAP@0.5 | frame accuracy | segments of absent classes |"),
            "|---|---|---|---|---|---|"]
     for name, s in rows:
         out.append(f"| {name} | {100 * s['average_mAP_interactions']:.1f} | "

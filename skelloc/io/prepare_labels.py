@@ -30,7 +30,7 @@ import numpy as np
 from skelloc.errors import ConfigError, LabelTableError, SkellocError
 from skelloc.io.prepare import CacheVideo, CacheWriter
 
-__all__ = ["LabelRow", "read_label_table", "prepare_labels", "COLUMNS"]
+__all__ = ["COLUMNS", "LabelRow", "prepare_labels", "read_label_table"]
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from skelloc.errors import ConfigError, ShapeError
 
-__all__ = ["CameraIntrinsics", "KINECT_V2_DEPTH", "project_to_image"]
+__all__ = ["KINECT_V2_DEPTH", "CameraIntrinsics", "project_to_image"]
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,12 @@ from skelloc.errors import ConfigError
 __all__ = [
     "AUGMENTATIONS_2D",
     "camera_view",
+    "drop_keypoints",
+    "keypoint_jitter",
     "mirror2d",
     "scale_drift",
-    "keypoint_jitter",
-    "swap_left_right",
-    "drop_keypoints",
     "score_noise",
+    "swap_left_right",
 ]
 
 

@@ -17,15 +17,15 @@ from skelloc.train.data import SkeletonCache
 from skelloc.train.runtime import Dist, step_generator
 
 __all__ = [
-    "open_cache",
-    "input_spec",
-    "build_model",
     "batch_items",
-    "steps_per_epoch",
-    "load_encoder_state",
-    "init_encoder",
-    "is_hub_init",
     "build_from_hub",
+    "build_model",
+    "init_encoder",
+    "input_spec",
+    "is_hub_init",
+    "load_encoder_state",
+    "open_cache",
+    "steps_per_epoch",
 ]
 
 logger = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from .cachegen import make_cache
 ENCODER = "stgcn16-snippet-pkummd-encoder"  # bundled in the package: no network
 
 
-def _cfg(cache: Path, *sets: str):  # noqa: ANN202
+def _cfg(cache: Path, *sets: str):
     return load_config("own-labels", [f"data.path={json.dumps(str(cache))}", "max_steps=1",
                                       "eval.max_videos=0", "progress=false",
                                       "data.finetune_window=40", *sets])
