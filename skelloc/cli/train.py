@@ -37,12 +37,15 @@ def pretrain(
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
     data: Optional[Path] = typer.Option(None, "--data", help="Training cache (sets data.path)."),
     overrides: Optional[list[str]] = typer.Option(None, "--set", help=_SET_HELP),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from this encoder "
+                                        "(pretraining result or saved model): continued "
+                                        "pretraining."),
 ) -> None:
     """Self-supervised pretraining (base method + snippet branch)."""
     from skelloc.train import run_pretrain
 
     cfg = _config(config, data, overrides)
-    path = run_pretrain(cfg, _out(out, cfg, "pretrain"), resume=resume)
+    path = run_pretrain(cfg, _out(out, cfg, "pretrain"), resume=resume, init=init)
     _echo(f"pretrained encoder: {path}")
 
 

@@ -146,6 +146,8 @@ def export_model(localizer_or_files: Any, name: str, to: PathLike, *,
         }
         if cfg.get("inference"):
             entry["inference"] = dict(cfg["inference"])
+        if head_cfg.get("output", "softmax") != "softmax":  # multi-label (per-class sigmoid)
+            entry["output"] = head_cfg["output"]
         if license is not None:
             entry["license"] = dict(license) if isinstance(license, Mapping) else {"id": license}
         if datasets:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
-from skelloc.io._limits import frame_budget
+from skelloc.io._limits import check_coordinates, frame_budget
 from skelloc.io._text import parse_floats, text_lines
 from skelloc.skeleton.sequence import SkeletonSequence
 
@@ -90,6 +90,7 @@ def read_utkinect(path: Path, *, fps: float | None = None) -> SkeletonSequence:
     np.add.at(merged, inverse, data)
     merged /= counts[:, None, None]
     first = int(unique[0])
+    check_coordinates(data, path)
     timeline = np.arange(first, int(unique[-1]) + 1)
     flat = merged.reshape(len(unique), -1)
     out = np.empty((len(timeline), flat.shape[1]))

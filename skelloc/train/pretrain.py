@@ -20,6 +20,7 @@ from skelloc.train.batching import WindowBank
 from skelloc.train.common import (
     batch_items,
     build_model,
+    init_encoder,
     model_metadata,
     open_cache,
     steps_per_epoch,
@@ -93,8 +94,13 @@ def make_views(x: torch.Tensor, cfg: PretrainConfig, g: torch.Generator,
     return views
 
 
-def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False) -> Path:
+def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False,
+                 init: str | Path | None = None) -> Path:
     """Pretrain an encoder with ``cfg.pretrain`` on ``cfg.data``; returns ``pretrain.safetensors``.
+
+    ``init`` (a pretraining result or a saved model, as for finetuning) starts both the query and
+    the key encoder from its encoder weights instead of a random initialisation: continued
+    pretraining on more data.
 
     Runs on one process, or on every process of a ``torchrun`` launch (DDP; gloo on CPU, NCCL
     on GPU). With ``resume`` it continues from ``out_dir/checkpoint.pt`` exactly where the
@@ -113,6 +119,8 @@ def run_pretrain(cfg: TrainConfig, out_dir: str | Path, *, resume: bool = False)
                                       cfg.data.max_frames)
     torch.manual_seed(derive_seed(cfg.seed, "init"))
     localizer = build_model(cfg, cache, head=False)
+    if init is not None:
+        init_encoder(localizer, init)
     spec = localizer.input_spec
     model = ContrastiveModel(localizer.encoder, pcfg,
                              generator=step_generator(cfg.seed, "queues")).to(device)

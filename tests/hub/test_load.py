@@ -160,3 +160,24 @@ def test_local_paths_single_file_and_pickle(saved, tmp_path: Path) -> None:
     torch.save(enc, pick / "encoder.pt")
     with pytest.raises(IncompatibleWeightsError, match="missing keys"):
         skelloc.load(str(pick), allow_pickle=True)
+
+
+def test_multilabel_output_survives_export_and_load(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = create_model("stgcn", labels=LABELS, head="ufusion", base_channels=4,
+                         head_args={"fusion_dim": 8}, output="sigmoid").eval()
+    out = export_model(model, "multi", tmp_path / "exp", license="other")
+    entry = json.loads((out / "weights_manifest.json").read_text())["models"]["multi"]
+    assert entry["output"] == "sigmoid"
+    loaded = skelloc.load(str(out))  # built from the folder's manifest entry
+    assert loaded.output == "sigmoid"
+    probs = skelloc.predict_frames(torch.randn(20, 25, 3).numpy(), loaded, fps=30.0)
+    assert not torch.allclose(torch.from_numpy(probs.sum(axis=1)), torch.ones(20))
+    single = export_model(skelloc.load(str(out)), "single", tmp_path / "s", license="other")
+    assert json.loads((single / "weights_manifest.json").read_text())["models"]["single"][
+        "output"] == "sigmoid"
+    plain = create_model("stgcn", labels=LABELS, head="ufusion", base_channels=4,
+                         head_args={"fusion_dim": 8})
+    entry = json.loads((export_model(plain, "p", tmp_path / "p", license="other")
+                        / "weights_manifest.json").read_text())["models"]["p"]
+    assert "output" not in entry and skelloc.load(str(tmp_path / "p")).output == "softmax"

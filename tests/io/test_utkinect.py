@@ -47,6 +47,9 @@ def test_bad_joint_rows(tmp_path: Path) -> None:
     _write_joints(f, [(8, 0.0), (6, 0.0)])
     with pytest.raises(SkeletonFormatError, match="goes back"):
         read(f, format="utkinect")
+    _write_joints(f, [(1, 0.0), (10**9, 0.0)])  # a tiny file must not allocate 10^9 frames
+    with pytest.raises(SkeletonFormatError, match="span"):
+        read(f, format="utkinect")
 
 
 def test_labels_skip_nan_rows_with_the_line(tmp_path: Path,

@@ -95,6 +95,21 @@ def test_init_takes_only_the_query_encoder(cache_dir: Path, pretrained: Path) ->
         init_encoder(wide, pretrained / "pretrain.safetensors")
 
 
+def test_continued_pretraining_starts_from_the_init(cache_dir: Path, pretrained: Path,
+                                                    tmp_path: Path) -> None:
+    # learning rate 0: the weights (not the BatchNorm statistics) stay those of the init
+    cfg = _cfg(cache_dir, "max_steps=1", "pretrain.lr=0.0")
+    out = run_pretrain(cfg, tmp_path, init=pretrained / "pretrain.safetensors")
+    before, after = load_file(str(pretrained / "pretrain.safetensors")), load_file(str(out))
+    params = {k for k, _ in Localizer.load(pretrained / "encoder").encoder.named_parameters()}
+    for k in params:
+        assert torch.equal(after[f"encoder_q.{k}"], before[f"encoder_q.{k}"])
+        torch.testing.assert_close(after[f"encoder_k.{k}"], before[f"encoder_q.{k}"])  # momentum
+    fresh = run_pretrain(cfg, tmp_path / "fresh")
+    assert not all(torch.equal(load_file(str(fresh))[f"encoder_q.{k}"], before[f"encoder_q.{k}"])
+                   for k in params)
+
+
 def _tensors(path: Path) -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
