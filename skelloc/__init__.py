@@ -18,12 +18,12 @@ from skelloc._version import __version__
 
 # public name -> "module" (the attribute of the same name) or "module:attribute"
 _LAZY: dict[str, str] = {
-    "load": "skelloc.hub.api",
-    "list_models": "skelloc.hub.api",
-    "list_pretrained": "skelloc.hub.api",
-    "model_info": "skelloc.hub.api",
-    "register_manifest": "skelloc.hub.api",
-    "prefetch": "skelloc.hub.api",
+    "load": "skelloc.hub",
+    "list_models": "skelloc.hub",
+    "list_pretrained": "skelloc.hub",
+    "model_info": "skelloc.hub",
+    "register_manifest": "skelloc.hub",
+    "prefetch": "skelloc.hub",
     "create_model": "skelloc.models.factory",
     "list_architectures": "skelloc.models.registry",
     "Localizer": "skelloc.models.localizer",
