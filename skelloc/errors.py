@@ -227,4 +227,9 @@ class DiskFullError(OutputWriteError):
 
 class FrameRateAssumedWarning(UserWarning):
     """An input came without a frame rate and 30 fps was assumed (see
-    :func:`skelloc.skeleton.sequence.assume_fps`); pass ``fps=`` / ``--fps`` to set it."""
+    :func:`skelloc.skeleton.sequence.assume_fps`); pass ``fps=`` / ``--fps`` to set it.
+
+    The message ends with :attr:`remedy`; the CLI shows :attr:`cli_remedy` in its place."""
+
+    remedy = "if it differs, pass fps=... (Python) or --fps (command line)"
+    cli_remedy = "if it differs, pass --fps"

@@ -107,9 +107,12 @@ def run(argv: Sequence[str] | None = None) -> int:
              file: object = None, line: str | None = None) -> None:
         """A warning (e.g. the assumed frame rate) as one ``warning: ...`` line on stderr,
         each text once per run however many inputs trigger it."""
-        if str(message) not in shown:
-            shown.add(str(message))
-            typer.echo(f"warning: {message}", err=True)
+        text = str(message)
+        if issubclass(category, FrameRateAssumedWarning):  # name the option, not the keyword
+            text = text.replace(FrameRateAssumedWarning.remedy, FrameRateAssumedWarning.cli_remedy)
+        if text not in shown:
+            shown.add(text)
+            typer.echo(f"warning: {text}", err=True)
 
     with warnings.catch_warnings():  # restores the previous filters and showwarning afterwards
         warnings.simplefilter("always", FrameRateAssumedWarning)

@@ -26,7 +26,7 @@ from skelloc.errors import (
     ShapeError,
     in_cli_words,
 )
-from skelloc.skeleton.sequence import SkeletonSequence, assume_fps
+from skelloc.skeleton.sequence import MAX_ABS_COORDINATE, SkeletonSequence, assume_fps
 
 if TYPE_CHECKING:  # pragma: no cover
     from skelloc.model_config import InputSpec
@@ -106,6 +106,7 @@ def as_sequence(
         fps = assume_fps()
     fps_value = _check_fps(fps)
     joints = _check_finite(joints, nonfinite)
+    _check_range(joints)
     if layout is None:
         layout = _guess_layout(joints.shape[2])
     return SkeletonSequence(joints=joints, layout=str(layout), fps=fps_value, meta=meta)
@@ -174,6 +175,16 @@ def _check_fps(fps: Any) -> float:
     if not math.isfinite(value) or value <= 0:
         raise InputError(f"fps must be a positive number, got {fps!r}")
     return value
+
+
+def _check_range(joints: np.ndarray) -> None:
+    """Refuse coordinates outside the plausible range (``|x| < MAX_ABS_COORDINATE``)."""
+    with np.errstate(invalid="ignore"):
+        peak = float(np.nanmax(np.abs(joints))) if joints.size else 0.0
+    if peak >= MAX_ABS_COORDINATE:
+        raise InputError(
+            f"coordinate {peak:.3g} is outside the plausible range |x| < {MAX_ABS_COORDINATE:g} "
+            "(metres, centimetres or pixels); check the input's unit and scale")
 
 
 def _check_finite(joints: np.ndarray, nonfinite: str) -> np.ndarray:

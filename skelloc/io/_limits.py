@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from skelloc.errors import SkeletonFormatError
+from skelloc.skeleton.sequence import MAX_ABS_COORDINATE
 
 __all__ = [
     "FLOAT32_MAX",
@@ -43,7 +44,6 @@ __all__ = [
 
 MAX_TEXT_BYTES = 1024**3
 MAX_ARRAY_BYTES = 1024**3
-MAX_ABS_COORDINATE = 1e4
 MAX_BVH_DEPTH = 256
 MIN_FK_POINTS = 100_000
 FK_POINTS_PER_BYTE = 4

@@ -11,7 +11,11 @@ import numpy as np
 
 from skelloc.errors import FrameRateAssumedWarning
 
-__all__ = ["DEFAULT_FPS", "SkeletonSequence", "assume_fps"]
+__all__ = ["DEFAULT_FPS", "MAX_ABS_COORDINATE", "SkeletonSequence", "assume_fps"]
+
+#: the plausible range of a coordinate, ``|x| <`` this, in the input's own unit (metres,
+#: centimetres or pixels): readers refuse files past it, the inference API arrays past it.
+MAX_ABS_COORDINATE = 1e4
 
 #: the frame rate taken for inputs that carry none (raw arrays, ``.npy`` files, pose-estimator
 #: output without a rate): Kinect v1/v2, NTU RGB+D, PKU-MMD and most video run at 30 fps. A
@@ -30,7 +34,7 @@ def assume_fps() -> float:
     """
     warnings.warn(
         f"the input has no frame rate: assuming {DEFAULT_FPS:g} fps (Kinect, NTU RGB+D, PKU-MMD); "
-        "if it differs, pass fps=... (Python) or --fps (command line)",
+        + FrameRateAssumedWarning.remedy,
         FrameRateAssumedWarning,
         stacklevel=_outside_stacklevel(),
     )

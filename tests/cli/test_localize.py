@@ -164,5 +164,6 @@ def test_cli_prints_the_warning_once_as_one_line(
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if "no frame rate" in ln]
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "--fps" in lines[0]
+    assert "fps=" not in lines[0], "the CLI names its option, not the Python keyword"
     assert run(["localize", *files, "-m", str(weights), "--fps", "30"]) == 0
     assert "no frame rate" not in capsys.readouterr().err

@@ -227,3 +227,16 @@ def test_device_preparation_equals_the_numpy_one() -> None:
     pre = fill_null_frames(order_persons(joints))
     got = _resample_normalize_on("cpu", pre, 30.0, spec, "ntu25", len(joints))
     np.testing.assert_allclose(got, ref.joints, rtol=1e-6, atol=1e-6)
+
+
+def test_coordinates_past_the_plausible_range_are_refused() -> None:
+    """Issue 15 item 7: arrays given to the Python API get the same range rule as files."""
+    from skelloc.errors import InputError
+    from skelloc.inference.validate import as_sequence
+    from skelloc.skeleton.sequence import MAX_ABS_COORDINATE
+
+    joints = np.zeros((8, 1, 25, 3), dtype=np.float32)
+    as_sequence(joints + (MAX_ABS_COORDINATE * 0.99), fps=30)  # inside: accepted
+    joints[3, 0, 4, 1] = 1e38
+    with pytest.raises(InputError, match="plausible range"):
+        as_sequence(joints, fps=30)
