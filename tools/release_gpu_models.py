@@ -7,7 +7,7 @@ model card (:func:`skelloc.hub.export.export_model`), keeping the weights in fp1
 returns float32 models), copies them into ``skelloc/weights/`` and registers them in
 ``weights_manifest.json`` (``source: "package"``)::
 
-    python experiments/release_gpu_models.py --session DIR      # DIR: the session's $OUT
+    python tools/release_gpu_models.py --session DIR      # DIR: the session's $OUT
     python experiments/validate_models.py --write               # validation numbers, min_score
 
 Neither becomes the default: the full-width encoder misses the 2-core CPU speed goals of
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/release_models.py
 
 MODELS = {
     "agcn-scratch-pkummd": ("none", "trained from scratch"),
