@@ -75,7 +75,8 @@ def predict_frames(
     Args:
         seq: ``(T, V, C)`` / ``(T, M, V, C)`` array or tensor, or a ``SkeletonSequence``.
         model: a ``Localizer``, a model name or path, or ``None`` for the bundled default.
-        fps: the input's frame rate (default: the sequence's; for a raw array, the model's).
+        fps: the input's frame rate (default: the sequence's; for a raw array, 30 fps, with a
+            ``FrameRateAssumedWarning``; never the model's rate).
         layout: the input's joint layout (default: the sequence's; for a raw array, the
             model's when the joint count matches).
         batch_size: windows per forward pass (default 1 on the CPU, 8 on a GPU).
