@@ -10,7 +10,9 @@ the PKU-MMD models: every validation video of the cache is localised through the
 
 The caches are those of ``skelloc prepare utkinect`` / ``skelloc prepare babel-tal`` (see
 docs/MODELS.md for the exact commands). ``--write`` stores ``min_score`` in the model's manifest
-entry (``inference``) and the F1 figures in its card; weights files are not touched.
+entry (``inference``), the training split's instances per class (``training_instances``, for
+the README's "what each model detects" table) and the F1 figures in its card; weights files are
+not touched.
 """
 
 from __future__ import annotations
@@ -51,7 +53,12 @@ def calibrate(name: str, cache_dir: Path) -> dict[str, Any]:
     every = f1_at(preds, gt, 0.0)
     per_video = [sum(p.video == v.id and float(p.score or 0) >= threshold for p in preds)
                  for v in videos]
+    counts = {c: 0 for c in cache.classes}
+    for v in cache.select("train"):
+        for c, _, _ in v.segments:
+            counts[cache.classes[c]] += 1
     return {"model": name, "cache": str(cache_dir), "videos": len(videos),
+            "training_instances": counts,
             "ground_truth": len(gt), "min_score": threshold, "at_threshold": best,
             "all_proposals": every,
             "segments_per_video_median": statistics.median(per_video)}
@@ -65,12 +72,13 @@ def write(results: list[dict[str, Any]]) -> None:
     for r in results:
         entry = manifest["models"][r["model"]]
         entry.setdefault("inference", {})["min_score"] = r["min_score"]
+        entry["training_instances"] = r["training_instances"]
         b = r["at_threshold"]
         entry.setdefault("card", {})["output_threshold"] = (
             f"Default output threshold `min_score` {r['min_score']:.2f}: the score that maximises "
             f"F1 at tIoU 0.5 on the {r['videos']} validation videos of the cache "
             f"(F1 {b['F1']:.1f}, precision {b['precision']:.1f}, recall {b['recall']:.1f}; "
-            f"{r['segments_per_video_median']:g} segments per video, median), by "
+            f"median segments per video {r['segments_per_video_median']:g}), by "
             "`python experiments/calibrate_domain_models.py`. Evaluation uses every proposal.")
     _atomic_write(path, json.dumps(manifest, indent=2) + "\n")
     for r in results:

@@ -354,7 +354,18 @@ def write(results: list[dict[str, Any]], out_json: Path, counts: dict[str, int])
     for name, entry in manifest["models"].items():
         card = REPO / "docs" / "model_cards" / f"{name}.md"
         _atomic_write(card, model_card(name, entry, extra=dict(entry.get("card") or {})))
-    _atomic_write(out_json, json.dumps(results, indent=1) + "\n")
+    previous = json.loads(out_json.read_text()) if out_json.is_file() else []
+    kept = [r for r in previous if r.get("model") not in by_name and r.get("model") in manifest["models"]]
+    _atomic_write(out_json, json.dumps(kept + results, indent=1) + "\n")
+
+
+def _pkummd_model(name: str) -> bool:
+    """A model with a head whose classes are PKU-MMD's (the only ones this split can score)."""
+    entry = skelloc.model_info(name).entry
+    if not (entry.get("head") or {}).get("name"):
+        return False
+    names = (entry.get("labels") or {}).get("names") or []
+    return "pku-mmd" in (entry.get("datasets") or []) and len(names) == 51
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -372,8 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     log.setLevel(logging.INFO)
     videos = validation_videos(a.data, a.split)
     gt, frames = ground_truth(a.data, videos)
-    names = a.models or [n for n in skelloc.list_models()
-                         if (skelloc.model_info(n).entry.get("head") or {}).get("name")]
+    names = a.models or [n for n in skelloc.list_models() if _pkummd_model(n)]
     results = []
     for name in names:
         r = run_model(name, a.data, videos, gt, frames, a.min_gain)

@@ -54,7 +54,8 @@ def _input(e: Any) -> str:
         kind += " keypoints + scores (any image size)"
     persons = spec.max_persons
     return (f"{kind}{sensor}, `{layout}` ({spec.num_joints} joints)"
-            + (f", up to {persons} persons" if persons else ""))
+            + (f", up to {persons} persons" if persons and persons > 1 else
+               ", 1 person" if persons == 1 else ""))
 
 
 def _accuracy(e: Any) -> str:
