@@ -53,7 +53,7 @@ def calibrate(name: str, cache_dir: Path) -> dict[str, Any]:
     every = f1_at(preds, gt, 0.0)
     per_video = [sum(p.video == v.id and float(p.score or 0) >= threshold for p in preds)
                  for v in videos]
-    counts = {c: 0 for c in cache.classes}
+    counts = dict.fromkeys(cache.classes, 0)
     for v in cache.select("train"):
         for c, _, _ in v.segments:
             counts[cache.classes[c]] += 1
