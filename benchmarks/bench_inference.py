@@ -461,7 +461,8 @@ def bench_load(args: argparse.Namespace) -> list[dict[str, Any]]:
     server, log = _hub_server(files)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        manifest = {k: v for k, v in packaged.items() if k not in ("models", "default")}
+        manifest = {k: v for k, v in packaged.items()
+                    if k not in ("models", "default", "default_2d")}  # defaults name bundled models
         manifest["models"] = {"bench-remote": entry}
         (tmp / "manifest.json").write_text(json.dumps(manifest))
         env = {**os.environ, "SKELLOC_CACHE": str(tmp / "cache"),
@@ -471,8 +472,12 @@ def bench_load(args: argparse.Namespace) -> list[dict[str, Any]]:
                                          ("hub, first use (download)", "bench-remote", env),
                                          ("hub, cached", "bench-remote", env)):
             before = len(log)
-            out = subprocess.run([sys.executable, "-c", _LOAD_CHILD, model], check=True,
-                                 capture_output=True, text=True, env=child_env).stdout
+            proc = subprocess.run([sys.executable, "-c", _LOAD_CHILD, model],
+                                  capture_output=True, text=True, env=child_env)
+            if proc.returncode != 0:  # show the child's error, not just its exit status
+                raise SystemExit(f"load section, {label}: the child process failed:\n"
+                                 f"{proc.stderr.strip()}")
+            out = proc.stdout
             r = json.loads(out.strip().splitlines()[-1])
             r.update(model=label, requests=len(log) - before)
             rows.append(r)
