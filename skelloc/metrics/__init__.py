@@ -7,7 +7,8 @@
 1.0
 
 See :mod:`skelloc.metrics.detection` for the ``anet`` and ``frameset`` rules and
-:mod:`skelloc.metrics.pkummd` for the official PKU-MMD metric.
+:mod:`skelloc.metrics.pkummd` for the official PKU-MMD metric; :func:`match_segments` pairs one
+video's ground truth with its predictions for a side-by-side report.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from skelloc.metrics.frame import (
     segments_from_labels,
 )
 from skelloc.metrics.io import read_anet_json, read_instances, read_pkummd_folder
+from skelloc.metrics.match import Match, match_segments
 from skelloc.metrics.records import Instance, Label, as_instances
 from skelloc.metrics.result import DetectionResult
 
@@ -37,6 +39,7 @@ __all__ = [
     "DetectionResult",
     "Instance",
     "Label",
+    "Match",
     "as_instances",
     "boundary_accuracy",
     "detection_map",
@@ -44,6 +47,7 @@ __all__ = [
     "frame_accuracy",
     "frame_metrics",
     "interpolated_ap",
+    "match_segments",
     "per_class_f1",
     "read_anet_json",
     "read_instances",
