@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Union
 
 import numpy as np
 
@@ -25,11 +25,16 @@ __all__ = [
     "atomic_write_text",
     "atomic_save_npy",
     "segments_to_activitynet",
+    "segments_json_text",
     "write_segments_json",
     "read_segments_json",
+    "segments_csv_text",
     "write_segments_csv",
     "read_segments_csv",
+    "pkummd_class_id",
+    "segments_pkummd_text",
     "write_segments_pkummd",
+    "write_segments_pkummd_folder",
     "FeatureRecord",
     "feature_grid",
     "write_features",
@@ -57,26 +62,41 @@ def _as_results(segments: Sequence[Segment] | Mapping[str, Sequence[Segment]],
 
 
 def segments_to_activitynet(segments: Sequence[Segment] | Mapping[str, Sequence[Segment]],
-                            video: str | None = None) -> dict[str, Any]:
+                            video: str | None = None, *,
+                            fps: Mapping[str, float] | None = None) -> dict[str, Any]:
     """ActivityNet results dict: ``{"version", "results": {video: [{label, score, segment:
     [t0, t1] (seconds)}, ...]}, "external_data"}`` (plus ``label_id`` and ``frames`` =
-    ``[start, end)`` input frames, which the official evaluator ignores)."""
+    ``[start, end)`` input frames, which the official evaluator ignores). With ``fps`` (video
+    -> the input's frame rate) the dict ends with ``"fps": {video: rate}``, which `skelloc
+    evaluate` uses to compare the seconds with label-folder frames."""
     results = {
         vid: [{"label": s.label, "label_id": int(s.label_id), "score": float(s.score),
                "segment": [float(s.start_s), float(s.end_s)],
                "frames": [int(s.start), int(s.end)]} for s in segs]
         for vid, segs in _as_results(segments, video).items()
     }
-    return {"version": "skelloc-1", "results": results,
-            "external_data": {"used": False, "details": "skeleton input only"}}
+    doc: dict[str, Any] = {"version": "skelloc-1", "results": results,
+                           "external_data": {"used": False, "details": "skeleton input only"}}
+    if fps is not None:
+        doc["fps"] = {str(k): float(v) for k, v in fps.items()}
+    return doc
+
+
+def segments_json_text(segments: Sequence[Segment] | Mapping[str, Sequence[Segment]],
+                       video: str | None = None, *, fps: Mapping[str, float] | None = None,
+                       indent: int = 1) -> str:
+    """The text :func:`write_segments_json` writes (:func:`segments_to_activitynet` as JSON,
+    ending in a newline), e.g. for stdout."""
+    return json.dumps(segments_to_activitynet(segments, video, fps=fps), indent=indent) + "\n"
 
 
 def write_segments_json(path: Path | str,
                         segments: Sequence[Segment] | Mapping[str, Sequence[Segment]],
-                        video: str | None = None) -> Path:
-    """Write segments as an ActivityNet results JSON."""
-    return atomic_write_text(Path(path), json.dumps(segments_to_activitynet(segments, video),
-                                                    indent=1) + "\n")
+                        video: str | None = None, *, fps: Mapping[str, float] | None = None,
+                        indent: int = 1) -> Path:
+    """Write segments as an ActivityNet results JSON (:func:`segments_json_text`)."""
+    return atomic_write_text(Path(path), segments_json_text(segments, video, fps=fps,
+                                                            indent=indent))
 
 
 def _check_finite(segments: Sequence[Segment]) -> None:
@@ -108,19 +128,28 @@ def read_segments_json(path: Path | str) -> dict[str, list[Segment]]:
     return out
 
 
-def write_segments_csv(path: Path | str,
-                       segments: Sequence[Segment] | Mapping[str, Sequence[Segment]],
-                       video: str | None = None) -> Path:
-    """Write segments as CSV with the header ``video,label,label_id,start,end,start_s,end_s,
-    score`` (frames 0-based, ``end`` exclusive; seconds = frame / input fps)."""
+def segments_csv_text(segments: Sequence[Segment] | Mapping[str, Sequence[Segment]],
+                      video: str | None = None, *, key: str = "video") -> str:
+    """The CSV :func:`write_segments_csv` writes, as text. ``key`` names the first column,
+    which holds the mapping's keys (``skelloc localize --format csv`` calls it ``input`` and
+    keys by input path)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
+    writer.writerow((key, *CSV_FIELDS[1:]))
     for vid, segs in _as_results(segments, video).items():
         for s in segs:
             writer.writerow([vid, s.label, s.label_id, s.start, s.end, repr(float(s.start_s)),
                              repr(float(s.end_s)), repr(float(s.score))])
-    return atomic_write_text(Path(path), buf.getvalue())
+    return buf.getvalue()
+
+
+def write_segments_csv(path: Path | str,
+                       segments: Sequence[Segment] | Mapping[str, Sequence[Segment]],
+                       video: str | None = None, *, key: str = "video") -> Path:
+    """Write segments as CSV with the header ``video,label,label_id,start,end,start_s,end_s,
+    score`` (frames 0-based, ``end`` exclusive; seconds = frame / input fps; the first
+    column's name is ``key``)."""
+    return atomic_write_text(Path(path), segments_csv_text(segments, video, key=key))
 
 
 def read_segments_csv(path: Path | str) -> dict[str, list[Segment]]:
@@ -146,16 +175,46 @@ def read_segments_csv(path: Path | str) -> dict[str, list[Segment]]:
     return out
 
 
+ClassIds = Union[Mapping[str, int], Literal["pkummd"], None]
+
+
+def pkummd_class_id(segment: Segment, class_ids: ClassIds = None) -> int:
+    """The class number of ``segment`` in a PKU-MMD label line: ``class_ids[label]`` for a
+    mapping; for ``"pkummd"`` the 1-based PKU-MMD id of the label's name when it is one of the
+    51 PKU-MMD classes; else (and for ``None``) ``label_id + 1`` (PKU-MMD classes are
+    1-based)."""
+    if class_ids == "pkummd":
+        from skelloc.io.pkummd import PKUMMD_CLASSES
+
+        if segment.label in PKUMMD_CLASSES:
+            return PKUMMD_CLASSES.index(segment.label) + 1
+    elif class_ids is not None:
+        return int(class_ids[segment.label])
+    return int(segment.label_id) + 1
+
+
+def segments_pkummd_text(segments: Iterable[Segment], *, class_ids: ClassIds = None) -> str:
+    """PKU-MMD detection lines ``class,start,end,score``: 1-based inclusive frames (the
+    official label convention), the class from :func:`pkummd_class_id`."""
+    return "".join(f"{pkummd_class_id(s, class_ids)},{s.start + 1},{s.end},"
+                   f"{float(s.score):.6g}\n" for s in segments)
+
+
 def write_segments_pkummd(path: Path | str, segments: Iterable[Segment], *,
-                          class_ids: Mapping[str, int] | None = None) -> Path:
-    """Write segments in the PKU-MMD detection format ``class,start,end,score``: 1-based
-    inclusive frames (the official label convention); the class is ``class_ids[label]`` or
-    else ``label_id + 1`` (PKU-MMD classes are 1-based)."""
-    lines = []
-    for s in segments:
-        cid = class_ids[s.label] if class_ids is not None else s.label_id + 1
-        lines.append(f"{cid},{s.start + 1},{s.end},{float(s.score):.6g}\n")
-    return atomic_write_text(Path(path), "".join(lines))
+                          class_ids: ClassIds = None) -> Path:
+    """Write segments in the PKU-MMD detection format (:func:`segments_pkummd_text`)."""
+    return atomic_write_text(Path(path), segments_pkummd_text(segments, class_ids=class_ids))
+
+
+def write_segments_pkummd_folder(folder: Path | str,
+                                 segments: Mapping[str, Sequence[Segment]], *,
+                                 class_ids: ClassIds = None) -> list[Path]:
+    """A PKU-MMD label folder: ``<folder>/<video>.txt`` per video (created as needed), the
+    form `skelloc evaluate` and :func:`skelloc.metrics.read_pkummd_folder` read."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_segments_pkummd(folder / f"{vid}.txt", segs, class_ids=class_ids)
+            for vid, segs in segments.items()]
 
 
 # --------------------------------------------------------------------------- features

@@ -15,11 +15,15 @@ from skelloc.io.writers import (
     feature_grid,
     read_segments_csv,
     read_segments_json,
+    segments_csv_text,
+    segments_json_text,
+    segments_pkummd_text,
     tad_annotations,
     write_features,
     write_segments_csv,
     write_segments_json,
     write_segments_pkummd,
+    write_segments_pkummd_folder,
     write_tad_annotations,
 )
 
@@ -55,6 +59,31 @@ def test_pkummd_lines(tmp_path: Path) -> None:
     assert [(x.label, x.start, x.end) for x in labels] == [(13, 40, 100), (4, 0, 7)]
     named = write_segments_pkummd(tmp_path / "n.txt", SEGS[:1], class_ids={"hand waving": 13})
     assert named.read_text() == "13,41,100,0.875\n"
+
+
+def test_text_variants_are_the_files(tmp_path: Path) -> None:
+    both = {"a": SEGS, "b": SEGS[:1]}
+    assert segments_json_text(both) == write_segments_json(tmp_path / "r.json", both).read_text()
+    assert segments_csv_text(both) == write_segments_csv(tmp_path / "r.csv", both).read_text()
+    assert segments_pkummd_text(SEGS) == write_segments_pkummd(tmp_path / "p.txt",
+                                                               SEGS).read_text()
+    # the frame rates `skelloc evaluate` reads, last; the first CSV column named as asked
+    doc = json.loads(segments_json_text(both, fps={"a": 30, "b": 120.0}, indent=2))
+    assert list(doc) == ["version", "results", "external_data", "fps"]
+    assert doc["fps"] == {"a": 30.0, "b": 120.0}
+    text = segments_csv_text({"x/clip.npy": SEGS[:1]}, key="input")
+    assert text.splitlines() == ["input,label,label_id,start,end,start_s,end_s,score",
+                                 "x/clip.npy,hand waving,12,40,100,0.3333333333333333,"
+                                 "0.8333333333333334,0.875"]
+
+
+def test_pkummd_class_ids_by_dataset_name_and_folder(tmp_path: Path) -> None:
+    named = [Segment("drink water", 0, 0, 5, 0.0, 0.1, 0.5)] + SEGS  # PKU-MMD class 8
+    assert segments_pkummd_text(named, class_ids="pkummd").splitlines() == [
+        "8,1,5,0.5", "13,41,100,0.875", "4,1,7,0.123457"]  # "kick, fast": label_id + 1
+    paths = write_segments_pkummd_folder(tmp_path / "new" / "pred", {"v1": SEGS, "v2": []})
+    assert [p.name for p in paths] == ["v1.txt", "v2.txt"]
+    assert paths[0].read_text() == segments_pkummd_text(SEGS) and paths[1].read_text() == ""
 
 
 @pytest.mark.parametrize("n_feat, n_frames, fps, expected", [
