@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 from skelloc.errors import ConfigError, InputError, SkellocError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from skelloc import Segment
 
 __all__ = ["register", "localize_cmd", "plot_targets"]
 
 logger = logging.getLogger(__name__)
 
 _FORMATS = ("table", "json", "csv", "anet", "pkummd")
-_CSV_FIELDS = ("input", "label", "label_id", "start", "end", "start_s", "end_s", "score")
+
+
+@dataclass
+class _Result:
+    """One input's localisation, as the output formats need it."""
+
+    input: str
+    video: str  # the file stem, unique among the inputs (anet keys, pkummd file names)
+    fps: float
+    num_frames: int
+    segments: list[Segment]
+    ground_truth: list[Segment] | None = None
 
 
 def localize_cmd(
@@ -107,7 +121,7 @@ def localize_cmd(
 
     if min_score is None and fmt in ("anet", "pkummd"):
         min_score = 0.0  # files for `skelloc evaluate`: every proposal, as mAP expects
-    results: list[dict[str, Any]] = []
+    results: list[_Result] = []
     used: set[str] = set()
     failed: list[Path] = []
     kwargs: dict[str, Any] = {"layout": layout, "decoder": decoder, "device": device,
@@ -127,21 +141,16 @@ def localize_cmd(
             typer.echo(f"skipped {path}: {text[0] if text else type(err).__name__}", err=True)
             continue
         logger.info("%s: %d segments", path, len(segments))
-        results.append({
-            "input": str(path),
-            "video": unique_id(path.stem if path.is_file() else path.name, used),
-            "fps": float(seq.fps),
-            "num_frames": seq.num_frames,
-            "segments": [s.to_dict() for s in segments],
-        })
+        result = _Result(str(path), unique_id(path.stem if path.is_file() else path.name, used),
+                         float(seq.fps), seq.num_frames, list(segments))
+        results.append(result)
         gt = None
         gt_file = gt_files[k] if gt_files else None
         if gt_file is not None:
             from skelloc.viz import read_ground_truth
 
-            gt = read_ground_truth(gt_file, list(net.labels), results[-1]["fps"],
-                                   seq.num_frames)
-            results[-1]["ground_truth"] = [_gt_dict(g) for g in gt]
+            gt = read_ground_truth(gt_file, list(net.labels), result.fps, seq.num_frames)
+            result.ground_truth = gt
         if plot_paths and analysis is not None:
             from skelloc.viz import plot_timeline, save_figure
 
@@ -156,19 +165,31 @@ def localize_cmd(
         raise typer.Exit(code=2)
 
 
-def _write_results(results: list[dict[str, Any]], fmt: str, out: Optional[Path]) -> None:
-    n_segments = sum(len(r["segments"]) for r in results)
+def _write_results(results: list[_Result], fmt: str, out: Optional[Path]) -> None:
+    from skelloc.io import (
+        atomic_write_text,
+        segments_csv_text,
+        segments_json_text,
+        write_segments_pkummd_folder,
+    )
+
+    n_segments = sum(len(r.segments) for r in results)
+    by_video = {r.video: r.segments for r in results}
     if fmt == "pkummd":
         assert out is not None
-        written = _write_pkummd(results, out)
-        typer.echo(f"wrote {n_segments} segments to {written} label file(s) in {out}", err=True)
+        written = write_segments_pkummd_folder(out, by_video, class_ids="pkummd")
+        typer.echo(f"wrote {n_segments} segments to {len(written)} label file(s) in {out}",
+                   err=True)
         return
-    text = {"table": _table, "json": _json, "csv": _csv, "anet": _anet}[fmt](results)
+    if fmt == "anet":  # keyed by file stem, what `skelloc evaluate` reads
+        text = segments_json_text(by_video, fps={r.video: r.fps for r in results}, indent=2)
+    elif fmt == "csv":
+        text = segments_csv_text({r.input: r.segments for r in results}, key="input")
+    else:
+        text = _table(results) if fmt == "table" else _json(results)
     if out is None:
         typer.echo(text, nl=False)
     else:
-        from skelloc.io.writers import atomic_write_text
-
         atomic_write_text(out, text)
         typer.echo(f"wrote {n_segments} segments to {out}", err=True)
 
@@ -201,28 +222,6 @@ def _ground_truth_files(given: list[Path], inputs: list[Path]) -> list[Path | No
     return list(given)
 
 
-def _pkummd_class_id(label: str, label_id: int) -> int:
-    """The PKU-MMD class id of a segment: by name when it is a PKU-MMD class, else the
-    model's 1-based label index."""
-    from skelloc.io.pkummd import PKUMMD_CLASSES
-
-    try:
-        return PKUMMD_CLASSES.index(label) + 1
-    except ValueError:
-        return int(label_id) + 1
-
-
-def _write_pkummd(results: list[dict[str, Any]], folder: Path) -> int:
-    from skelloc.io.writers import atomic_write_text
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for r in results:
-        lines = [f"{_pkummd_class_id(s['label'], s['label_id'])},{s['start'] + 1},{s['end']},"
-                 f"{float(s['score']):.6g}\n" for s in r["segments"]]
-        atomic_write_text(folder / f"{r['video']}.txt", "".join(lines))
-    return len(results)
-
-
 def model_picker(model: Optional[str]) -> Any:
     """``pick(seq) -> Localizer``: the named model, or per input the default for its kind
     (2D keypoints or 3D joints), each loaded once and named on stderr when first used."""
@@ -244,7 +243,7 @@ def model_picker(model: Optional[str]) -> Any:
     return pick
 
 
-def _gt_dict(seg: Any) -> dict[str, Any]:
+def _gt_dict(seg: Segment) -> dict[str, Any]:
     return {k: getattr(seg, k) for k in ("label", "label_id", "start", "end", "start_s", "end_s")}
 
 
@@ -276,41 +275,27 @@ def plot_targets(plot: Path, inputs: list[Path]) -> list[Path]:
     return paths
 
 
-def _tiou(a: dict[str, Any], b: dict[str, Any]) -> float:
-    """tIoU of two ``[start, end)`` frame ranges (:func:`skelloc.metrics.segment_iou`)."""
-    import numpy as np
+def _side_by_side(ground_truth: Sequence[Segment], segments: Sequence[Segment]) -> list[str]:
+    """Each ground-truth instance beside its matched segment (:func:`skelloc.metrics.
+    match_segments`), then the unmatched segments."""
+    from skelloc.metrics import match_segments
 
-    from skelloc.metrics import segment_iou
+    def span(s: Segment) -> str:
+        return f"{s.start_s:7.2f}-{s.end_s:7.2f}s  {s.label}"
 
-    iou = segment_iou(np.array([a["start"]], float), np.array([a["end"]], float),
-                      np.array([b["start"]], float), np.array([b["end"]], float))
-    return float(iou[0])
-
-
-def _side_by_side(r: dict[str, Any]) -> list[str]:
-    """Each ground-truth instance beside its best-overlapping segment, then the unmatched ones."""
-    segs, gts = r["segments"], r["ground_truth"]
-    used: set[int] = set()
     rows: list[tuple[str, str, str]] = []
-    for g in sorted(gts, key=lambda x: x["start"]):
-        free = [(i, _tiou(g, s)) for i, s in enumerate(segs) if i not in used]
-        free = [c for c in free if c[1] > 0]
-        same = [c for c in free if segs[c[0]]["label_id"] == g["label_id"]]
-        # a same-label segment if one overlaps, else the best-overlapping one of any label
-        best = max(same or free, key=lambda c: (c[1], segs[c[0]]["score"]), default=(None, 0.0))
-        gtxt = f"{g['start_s']:7.2f}-{g['end_s']:7.2f}s  {g['label']}"
-        if best[0] is None or best[1] <= 0:
+    for g, p, tiou in match_segments(ground_truth, segments, label="label_id"):
+        gtxt = "" if g is None else span(ground_truth[g])
+        if p is None:
             rows.append((gtxt, "(missed)", ""))
             continue
-        used.add(best[0])
-        s = segs[best[0]]
-        mark = "ok" if s["label_id"] == g["label_id"] else "wrong label"
-        rows.append((gtxt, f"{s['start_s']:7.2f}-{s['end_s']:7.2f}s  {s['label']} "
-                           f"({s['score']:.2f})", f"tIoU {best[1]:.2f} {mark}"))
-    for i, s in enumerate(segs):
-        if i not in used:
-            rows.append(("", f"{s['start_s']:7.2f}-{s['end_s']:7.2f}s  {s['label']} "
-                             f"({s['score']:.2f})", "no ground truth"))
+        s = segments[p]
+        if g is None:
+            mark = "no ground truth"
+        else:
+            same = s.label_id == ground_truth[g].label_id
+            mark = f"tIoU {tiou:.2f} {'ok' if same else 'wrong label'}"
+        rows.append((gtxt, f"{span(s)} ({s.score:.2f})", mark))
     width = max([len("ground truth"), *(len(a) for a, _, _ in rows)])
     pwidth = max([len("skelloc"), *(len(b) for _, b, _ in rows)])
     lines = [f"  {'ground truth':<{width}}  {'skelloc':<{pwidth}}  match"]
@@ -318,53 +303,34 @@ def _side_by_side(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _json(results: list[dict[str, Any]]) -> str:
-    return json.dumps([{k: v for k, v in r.items() if k != "video"} for r in results],
-                      indent=2) + "\n"
-
-
-def _anet(results: list[dict[str, Any]]) -> str:
-    """ActivityNet results JSON keyed by file stem; ``segment`` in seconds, ``frames`` the
-    input's ``[start, end)`` (what `skelloc evaluate` compares with label-folder frames)."""
-    doc = {
-        "version": "skelloc-1",
-        "results": {r["video"]: [{"label": s["label"], "label_id": s["label_id"],
-                                  "score": s["score"], "segment": [s["start_s"], s["end_s"]],
-                                  "frames": [s["start"], s["end"]]} for s in r["segments"]]
-                    for r in results},
-        "external_data": {"used": False, "details": "skeleton input only"},
-        "fps": {r["video"]: r["fps"] for r in results},
-    }
+def _json(results: list[_Result]) -> str:
+    doc = []
+    for r in results:
+        entry: dict[str, Any] = {"input": r.input, "fps": r.fps, "num_frames": r.num_frames,
+                                 "segments": [s.to_dict() for s in r.segments]}
+        if r.ground_truth is not None:
+            entry["ground_truth"] = [_gt_dict(g) for g in r.ground_truth]
+        doc.append(entry)
     return json.dumps(doc, indent=2) + "\n"
 
 
-def _csv(results: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=_CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for r in results:
-        for s in r["segments"]:
-            writer.writerow({"input": r["input"], **{k: s[k] for k in _CSV_FIELDS[1:]}})
-    return buf.getvalue()
-
-
-def _table(results: list[dict[str, Any]]) -> str:
+def _table(results: list[_Result]) -> str:
     lines: list[str] = []
     for r in results:
-        segs = r["segments"]
-        lines.append(f"{r['input']}  ({r['num_frames']} frames at {r['fps']:g} fps, "
+        segs = r.segments
+        lines.append(f"{r.input}  ({r.num_frames} frames at {r.fps:g} fps, "
                      f"{len(segs)} segment{'s' if len(segs) != 1 else ''})")
-        if "ground_truth" in r:
-            lines.extend(_side_by_side(r))
+        if r.ground_truth is not None:
+            lines.extend(_side_by_side(r.ground_truth, segs))
             continue
         if not segs:
             continue
-        width = max(5, *(len(s["label"]) for s in segs))
+        width = max(5, *(len(s.label) for s in segs))
         lines.append(f"  {'label':<{width}}  {'start':>7}  {'end':>7}  {'start_s':>9}  "
                      f"{'end_s':>9}  {'score':>7}")
         for s in segs:
-            lines.append(f"  {s['label']:<{width}}  {s['start']:>7d}  {s['end']:>7d}  "
-                         f"{s['start_s']:>9.3f}  {s['end_s']:>9.3f}  {s['score']:>7.4f}")
+            lines.append(f"  {s.label:<{width}}  {s.start:>7d}  {s.end:>7d}  "
+                         f"{s.start_s:>9.3f}  {s.end_s:>9.3f}  {s.score:>7.4f}")
     return "\n".join(lines) + "\n"
 
 

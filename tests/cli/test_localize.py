@@ -87,20 +87,19 @@ def test_missing_file(weights: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_side_by_side_matches_ground_truth_to_segments() -> None:
+    from skelloc import Segment
     from skelloc.cli.localize import _side_by_side
 
-    def seg(label_id: int, start: int, end: int, score: float = 0.5) -> dict:
-        return {"label": ["wave", "kick"][label_id], "label_id": label_id, "start": start,
-                "end": end, "start_s": start / 10, "end_s": end / 10, "score": score}
+    def seg(label_id: int, start: int, end: int, score: float = 0.5) -> Segment:
+        return Segment(["wave", "kick"][label_id], label_id, start, end, start / 10, end / 10,
+                       score)
 
-    result = {
-        "ground_truth": [seg(0, 0, 10), seg(0, 20, 30), seg(0, 50, 60)],
-        # [2, 10) overlaps the first instance with tIoU 8/10; [20, 30) labelled wrongly (no
-        # same-label segment overlaps it);
-        # [70, 80) overlaps nothing; nothing is near the third instance.
-        "segments": [seg(1, 20, 30, 0.9), seg(0, 2, 10, 0.8), seg(1, 70, 80, 0.1)],
-    }
-    lines = _side_by_side(result)
+    ground_truth = [seg(0, 0, 10), seg(0, 20, 30), seg(0, 50, 60)]
+    # [2, 10) overlaps the first instance with tIoU 8/10; [20, 30) labelled wrongly (no
+    # same-label segment overlaps it);
+    # [70, 80) overlaps nothing; nothing is near the third instance.
+    segments = [seg(1, 20, 30, 0.9), seg(0, 2, 10, 0.8), seg(1, 70, 80, 0.1)]
+    lines = _side_by_side(ground_truth, segments)
     assert lines[0].split() == ["ground", "truth", "skelloc", "match"]
     assert "wave" in lines[1] and lines[1].endswith("tIoU 0.80 ok")
     assert lines[2].endswith("tIoU 1.00 wrong label")
@@ -133,12 +132,15 @@ def test_ground_truth_count_and_class_checked(weights: Path, seq_npy: Path, tmp_
 
 
 def test_side_by_side_prefers_a_same_label_segment() -> None:
+    from dataclasses import replace
+
+    from skelloc import Segment
     from skelloc.cli.localize import _side_by_side
 
-    gt = {"label": "kick", "label_id": 1, "start": 10, "end": 20, "start_s": 1.0, "end_s": 2.0}
-    wrong = dict(gt, label="wave", label_id=0, score=0.9)  # tIoU 1.0, wrong label
-    right = dict(gt, start=12, start_s=1.2, score=0.5)     # tIoU 0.8, right label
-    lines = _side_by_side({"ground_truth": [gt], "segments": [wrong, right]})
+    gt = Segment("kick", 1, 10, 20, 1.0, 2.0, 1.0)
+    wrong = replace(gt, label="wave", label_id=0, score=0.9)  # tIoU 1.0, wrong label
+    right = replace(gt, start=12, start_s=1.2, score=0.5)     # tIoU 0.8, right label
+    lines = _side_by_side([gt], [wrong, right])
     assert lines[1].endswith("tIoU 0.80 ok")
     assert lines[2].endswith("no ground truth") and "wave" in lines[2]
 
