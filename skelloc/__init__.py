@@ -7,6 +7,7 @@ effects::
     model = skelloc.load()                      # the bundled default model
     segments = skelloc.localize(joints)         # (T, V, C) or (T, M, V, C) array
     feats = skelloc.extract_features(joints)    # (T, D) frame-aligned features
+    skelloc.export_features(inputs, "feats/")   # .npy files + annotations for ActionFormer
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ _LAZY: dict[str, str] = {
     "Localization": "skelloc.inference.api",
     "extract_features": "skelloc.api",
     "predict_frames": "skelloc.api",
+    "default_for": "skelloc.api",
+    "output_threshold": "skelloc.inference.api",
+    "input_kind": "skelloc.inference.validate",
+    "export_features": "skelloc.features",
+    "FeatureInput": "skelloc.features",
+    "FeatureExport": "skelloc.features",
+    "FailedInput": "skelloc.features",
     "Segment": "skelloc.inference.segments",
     "SkeletonSequence": "skelloc.skeleton.sequence",
     "read": "skelloc.io",
@@ -42,6 +50,9 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "FailedInput",
+    "FeatureExport",
+    "FeatureInput",
     "InputSpec",
     "Localization",
     "Localizer",
@@ -50,8 +61,11 @@ __all__ = [
     "__version__",
     "analyze",
     "create_model",
+    "default_for",
     "errors",
+    "export_features",
     "extract_features",
+    "input_kind",
     "io",
     "list_architectures",
     "list_models",
@@ -60,6 +74,7 @@ __all__ = [
     "localize",
     "metrics",
     "model_info",
+    "output_threshold",
     "predict_frames",
     "prefetch",
     "read",
@@ -68,7 +83,8 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from skelloc import errors, io, metrics
-    from skelloc.api import analyze, extract_features, localize, predict_frames
+    from skelloc.api import analyze, default_for, extract_features, localize, predict_frames
+    from skelloc.features import FailedInput, FeatureExport, FeatureInput, export_features
     from skelloc.hub.api import (
         list_models,
         list_pretrained,
@@ -77,8 +93,9 @@ if TYPE_CHECKING:  # pragma: no cover
         prefetch,
         register_manifest,
     )
-    from skelloc.inference.api import Localization
+    from skelloc.inference.api import Localization, output_threshold
     from skelloc.inference.segments import Segment
+    from skelloc.inference.validate import input_kind
     from skelloc.io import read
     from skelloc.model_config import InputSpec
     from skelloc.models.factory import create_model

@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("skelloc.models",),
     ("skelloc.hub",),
     ("skelloc.api",),  # the public functions (name resolution)
+    ("skelloc.features",),  # the feature-export pipeline (skelloc extract, train features)
     ("skelloc",),  # the public facade
     ("skelloc.train", "skelloc.viz"),
     ("skelloc.cli",),

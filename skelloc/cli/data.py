@@ -113,12 +113,8 @@ def extract(
 ) -> None:
     """Export per-frame features: one [T, D] .npy per input plus annotations.json for
     ActionFormer / OpenTAD. Unreadable inputs are reported and skipped (exit code 2 at the end)."""
-    import numpy as np
-
     import skelloc
-    from skelloc.io import read
-    from skelloc.io.pkummd import PKUMMD_CLASSES, read_pkummd_classes, read_pkummd_labels
-    from skelloc.io.writers import FeatureRecord, write_features, write_tad_annotations
+    from skelloc.io import PKUMMD_CLASSES, read_pkummd_classes
 
     old_format_option(old_format)
     if level not in (None, "fused", "encoder"):
@@ -135,47 +131,55 @@ def extract(
                                (("fps", fps), ("layout", layout), ("to_layout", to_layout))
                                if v is not None}
     per_input = reader_options(input_format, persons_of(net))
-    records: list[FeatureRecord] = []
-    failed: list[tuple[Path, str]] = []
-    used: set[str] = set()
-    iterator: Any = files
-    if len(files) > 1:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(files, desc="extract", unit="file")
-    for path in iterator:
-        try:
-            seq = read(path, format=input_format, **options, **per_input(path))
-            stride: float | None = None
-            if native:
-                out_f, stride = skelloc.extract_features(seq, model=net, level="encoder",
-                                                         native=True)
-                feats = np.asarray(out_f)
-            else:
-                feats = np.asarray(skelloc.extract_features(
-                    seq, model=net, level=level))  # type: ignore[arg-type]
-            if feats.ndim != 2:
-                raise SkellocError(f"features of shape {feats.shape}, expected [T, D]")
-            vid = unique_id(path.stem if path.is_file() else path.name, used)
-            write_features(out, vid, feats)
-            segs: list[tuple[str, int, int]] = []
-            label_file = labels / f"{path.stem}.txt" if labels is not None else None
-            if label_file is not None and label_file.is_file():
-                segs = [(names[i.label - 1], i.start, i.end) for i in
-                        read_pkummd_labels(label_file, num_frames=seq.num_frames)]
-            records.append(FeatureRecord(vid, seq.num_frames, seq.fps, int(feats.shape[0]),
-                                         int(feats.shape[1]), subset, segs, stride))
-        except (SkellocError, OSError, IndexError) as err:
-            text = (getattr(err, "cli_message", None) or str(err)).strip()
-            failed.append((path, text.splitlines()[0] if text else type(err).__name__))
-            typer.echo(f"skipped {path}: {failed[-1][1]}", err=True)
-    ann = write_tad_annotations(out, records, names if labels is not None else None,
-                                missing=[p.stem for p, _ in failed])
-    dims = sorted({r.feature_dim for r in records})
-    typer.echo(f"wrote {len(records)} feature file(s) to {out} (dim {dims}); annotations: {ann}")
-    if failed:
-        typer.echo(f"{len(failed)} of {len(files)} input(s) failed", err=True)
+    used: set[str] = set()  # ids fixed up front; a folder input (OpenPose) is named by its name
+    items = [skelloc.FeatureInput(
+        unique_id(path.name if path.is_dir() else path.stem, used),
+        _reader(path, input_format, options, per_input),
+        _label_segments(labels / f"{path.stem}.txt", names) if labels is not None else (),
+        subset, source=str(path)) for path in files]
+    export = skelloc.export_features(
+        items, out, net, level=level, native=native,  # type: ignore[arg-type]
+        classes=names if labels is not None else None, progress=len(files) > 1,
+        on_failure=lambda f: typer.echo(f"skipped {f.input.source}: {first_line(f.error)}",
+                                        err=True))
+    dims = sorted({r.feature_dim for r in export.records})
+    typer.echo(f"wrote {len(export.records)} feature file(s) to {out} (dim {dims}); "
+               f"annotations: {export.annotations}")
+    if export.failed:
+        typer.echo(f"{len(export.failed)} of {len(files)} input(s) failed", err=True)
         raise typer.Exit(code=2)
+
+
+def _reader(path: Path, input_format: Optional[str], options: dict[str, Any],
+            per_input: Any) -> Any:
+    """``load()`` of a FeatureInput: :func:`skelloc.read` of ``path``, inside the export."""
+    import skelloc
+
+    def load() -> Any:
+        return skelloc.read(path, format=input_format, **options, **per_input(path))
+
+    return load
+
+
+def _label_segments(label_file: Path, names: list[str]) -> Any:
+    """``segments(seq)`` of a FeatureInput: the PKU-MMD label file's instances (clipped to
+    the sequence's frames) named by ``names``; none when the file does not exist."""
+    from skelloc.io import read_pkummd_labels
+
+    if not label_file.is_file():
+        return ()
+
+    def segments(seq: Any) -> list[tuple[str, int, int]]:
+        return [(names[i.label - 1], i.start, i.end) for i in
+                read_pkummd_labels(label_file, num_frames=seq.num_frames)]
+
+    return segments
+
+
+def first_line(err: BaseException) -> str:
+    """An error's first line for a one-line report, in CLI words where it has them."""
+    text = (getattr(err, "cli_message", None) or str(err)).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def prepare_pkummd(

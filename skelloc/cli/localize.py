@@ -94,7 +94,13 @@ def localize_cmd(
 ) -> None:
     """Detect action segments in each INPUT and print them (frames are the input's)."""
     import skelloc
-    from skelloc.cli.data import expand_inputs, persons_of, reader_options, unique_id
+    from skelloc.cli.data import (
+        expand_inputs,
+        first_line,
+        persons_of,
+        reader_options,
+        unique_id,
+    )
     from skelloc.inference.api import output_threshold
 
     fmt = fmt.lower()
@@ -137,8 +143,7 @@ def localize_cmd(
             if len(paths) == 1:
                 raise
             failed.append(path)  # one unreadable file never costs the others' results
-            text = (err.cli_message or str(err)).strip().splitlines()
-            typer.echo(f"skipped {path}: {text[0] if text else type(err).__name__}", err=True)
+            typer.echo(f"skipped {path}: {first_line(err)}", err=True)
             continue
         logger.info("%s: %d segments", path, len(segments))
         result = _Result(str(path), unique_id(path.stem if path.is_file() else path.name, used),

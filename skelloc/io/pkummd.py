@@ -178,7 +178,7 @@ def format_pkummd_labels(instances: Iterable[LabelInstance], *, index_base: int 
 def write_pkummd_labels(path: Path | str, instances: Iterable[LabelInstance], *,
                         index_base: int = 1, inclusive_end: bool = True) -> Path:
     """Write a PKU-MMD label file atomically."""
-    from skelloc.io.writers import atomic_write_text
+    from skelloc._atomic import atomic_write_text
 
     return atomic_write_text(Path(path), format_pkummd_labels(
         instances, index_base=index_base, inclusive_end=inclusive_end))

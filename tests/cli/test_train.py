@@ -78,5 +78,10 @@ def test_features(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for v in meta["videos"][2:]:
         feats = np.load(out / f"{v['id']}.npy")
         assert feats.shape == (v["num_frames"], 16)  # frames of the cache, fused width 16
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{v['id']}.npy"
-                                                           for v in meta["videos"][2:])
+    # the features and, for ActionFormer / OpenTAD, the annotations of the val videos
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{v['id']}.npy" for v in meta["videos"][2:]]
+        + ["annotations.json", "class_map.txt", "missing_files.txt"])
+    db = json.loads((out / "annotations.json").read_text())["database"]
+    assert sorted(db) == sorted(v["id"] for v in meta["videos"][2:])
+    assert {v["subset"] for v in db.values()} == {"validation"}
