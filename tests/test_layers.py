@@ -75,7 +75,13 @@ def imports(module: str) -> Iterator[tuple[str, int]]:
     """``(imported skelloc module, line)`` for every import in ``module``'s source."""
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    return imports_in(path.read_text(encoding="utf-8"), package)
+
+
+def imports_in(source: str, package: str) -> Iterator[tuple[str, int]]:
+    """``(imported skelloc module, line)`` for every import in ``source``, a module of
+    ``package`` (for relative imports)."""
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] == "skelloc":

@@ -199,8 +199,8 @@ def prepare_pkummd(
                             "camera (pixels + score), coco13 layout, for 2D models."),
 ) -> None:
     """Convert PKU-MMD into a skelloc training cache."""
-    from skelloc.io.prepare import load_cache, read_id_list
-    from skelloc.io.prepare import prepare_pkummd as run_prepare
+    from skelloc.io import load_cache, read_id_list
+    from skelloc.io import prepare_pkummd as run_prepare
 
     perfs = read_id_list(val_performances) if val_performances is not None else None
     path = run_prepare(src, out, fps=fps, val_performances=perfs, val_fraction=val_fraction,
@@ -219,8 +219,8 @@ def prepare_ntu(
     dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
 ) -> None:
     """Convert NTU RGB+D .skeleton files into a training cache (unreadable files are reported)."""
-    from skelloc.io.prepare import load_cache
-    from skelloc.io.prepare import prepare_ntu as run_prepare
+    from skelloc.io import load_cache
+    from skelloc.io import prepare_ntu as run_prepare
 
     path, failures = run_prepare(src, out, benchmark=benchmark, fps=fps,
                                  val_fraction=val_fraction, seed=seed, dtype=dtype,
@@ -247,8 +247,8 @@ def prepare_babel(
     dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
 ) -> None:
     """Pair BABEL labels with your own AMASS-to-joints arrays into a training cache."""
-    from skelloc.io.prepare import load_cache
-    from skelloc.io.prepare import prepare_babel as run_prepare
+    from skelloc.io import load_cache
+    from skelloc.io import prepare_babel as run_prepare
 
     files = {k: v for k, v in (("train", train), ("test", test)) if v is not None}
     if not files:
@@ -273,8 +273,8 @@ def prepare_utkinect(
     dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
 ) -> None:
     """Convert UTKinect-Action3D into a training cache (30 fps frame-id timeline)."""
-    from skelloc.io.prepare import load_cache
-    from skelloc.io.prepare_domains import prepare_utkinect as run_prepare
+    from skelloc.io import load_cache
+    from skelloc.io import prepare_utkinect as run_prepare
 
     subjects = _id_list(val_subjects)
     path = run_prepare(src, out, labels=labels, layout=layout, val_subjects=subjects,
@@ -296,8 +296,8 @@ def prepare_babel_tal(
     dtype: str = typer.Option("float16", "--dtype", help="float16 | float32"),
 ) -> None:
     """Convert BABEL-TAL ground truth on CMU BVH motions into a multi-label training cache."""
-    from skelloc.io.prepare import load_cache
-    from skelloc.io.prepare_domains import prepare_babel_tal as run_prepare
+    from skelloc.io import load_cache
+    from skelloc.io import prepare_babel_tal as run_prepare
 
     path = run_prepare(src, out, actions=actions, val_subjects=_id_list(val_subjects),
                        val_fraction=val_fraction, seed=seed, units=units, dtype=dtype)
@@ -323,8 +323,8 @@ def prepare_labels(
                                                     "detected per file)."),
 ) -> None:
     """Your own recordings and label table -> a training cache (classes from the labels)."""
-    from skelloc.io.prepare import load_cache, read_id_list
-    from skelloc.io.prepare_labels import prepare_labels as run_prepare
+    from skelloc.io import load_cache, read_id_list
+    from skelloc.io import prepare_recordings as run_prepare
 
     names: Optional[list[str]] = None
     if val_videos is not None:

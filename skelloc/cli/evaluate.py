@@ -43,7 +43,7 @@ def _class_list(value: Optional[str]) -> Optional[dict[int, str]]:
         return None
     path = Path(value)
     if path.is_file() and path.suffix.lower() == ".txt":
-        from skelloc.io.pkummd import read_pkummd_classes
+        from skelloc.io import read_pkummd_classes
 
         return read_pkummd_classes(path)
     import skelloc
@@ -106,7 +106,7 @@ def evaluate(
 def class_names(classes: list[Any], gt: Path) -> dict[Any, str]:
     """Names for the per-class rows and bars: a PKU-MMD label folder's 1-based class ids are
     PKU-MMD's, so they are shown as the dataset's class names; other labels as they are."""
-    from skelloc.io.pkummd import PKUMMD_CLASSES
+    from skelloc.io import PKUMMD_CLASSES
 
     if not gt.is_dir():
         return {}

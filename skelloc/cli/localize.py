@@ -101,7 +101,6 @@ def localize_cmd(
         reader_options,
         unique_id,
     )
-    from skelloc.inference.api import output_threshold
 
     fmt = fmt.lower()
     if fmt not in _FORMATS:
@@ -159,7 +158,7 @@ def localize_cmd(
         if plot_paths and analysis is not None:
             from skelloc.viz import plot_timeline, save_figure
 
-            fig = plot_timeline(analysis, gt, min_score=output_threshold(net, min_score),
+            fig = plot_timeline(analysis, gt, min_score=skelloc.output_threshold(net, min_score),
                                 name=path.name)
             save_figure(fig, plot_paths[k])
             typer.echo(f"wrote {plot_paths[k]}", err=True)
@@ -231,18 +230,16 @@ def model_picker(model: Optional[str]) -> Any:
     """``pick(seq) -> Localizer``: the named model, or per input the default for its kind
     (2D keypoints or 3D joints), each loaded once and named on stderr when first used."""
     import skelloc
-    from skelloc.api import default_for
-    from skelloc.inference.validate import input_kind
 
     loaded: dict[str, Any] = {}
 
     def pick(seq: Any) -> Any:
-        name = model or default_for(seq)
+        name = model or skelloc.default_for(seq)
         if name not in loaded:
             loaded[name] = skelloc.load(name)
             if not model:
-                typer.echo(f"model: {name} (the default for {input_kind(seq).upper()} input)",
-                           err=True)
+                typer.echo(f"model: {name} (the default for {skelloc.input_kind(seq).upper()} "
+                           "input)", err=True)
         return loaded[name]
 
     return pick

@@ -8,8 +8,8 @@
   :func:`read_pkummd_classes`, :data:`PKUMMD_CLASSES`), BABEL JSON (:mod:`skelloc.io.babel`).
 - Writers: segments as ActivityNet JSON / CSV / PKU-MMD lines (files or text), features for
   ActionFormer and OpenTAD (:func:`write_features`, :func:`write_tad_annotations`).
-- Training caches: ``prepare_*`` (one per dataset, and :func:`prepare_labels` for your own
-  recordings), :func:`load_cache`, :func:`read_id_list`.
+- Training caches: ``prepare_*`` (one per dataset, and :func:`prepare_recordings` for your own
+  recordings and a label table), :func:`load_cache`, :func:`read_id_list`.
 
 Names are imported lazily, so ``import skelloc.io`` costs nothing until one is used.
 """
@@ -58,7 +58,8 @@ _LAZY: dict[str, str] = {
     "prepare_babel": "skelloc.io.prepare",
     "prepare_utkinect": "skelloc.io.prepare_domains",
     "prepare_babel_tal": "skelloc.io.prepare_domains",
-    "prepare_labels": "skelloc.io.prepare_labels",
+    # not "prepare_labels": importing the module of that name rebinds the package attribute
+    "prepare_recordings": "skelloc.io.prepare_labels:prepare_labels",
 }
 
 __all__ = [
@@ -75,9 +76,9 @@ __all__ = [
     "pkummd_class_id",
     "prepare_babel",
     "prepare_babel_tal",
-    "prepare_labels",
     "prepare_ntu",
     "prepare_pkummd",
+    "prepare_recordings",
     "prepare_utkinect",
     "read",
     "read_id_list",
@@ -119,7 +120,7 @@ if TYPE_CHECKING:  # pragma: no cover
         read_id_list,
     )
     from skelloc.io.prepare_domains import prepare_babel_tal, prepare_utkinect
-    from skelloc.io.prepare_labels import prepare_labels
+    from skelloc.io.prepare_labels import prepare_labels as prepare_recordings
     from skelloc.io.registry import detect_format, list_formats, read, register_reader
     from skelloc.io.writers import (
         FeatureRecord,
