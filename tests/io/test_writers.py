@@ -9,21 +9,23 @@ import numpy as np
 import pytest
 
 from skelloc.inference.segments import Segment
+from skelloc.io import (  # the package's public names
+    segments_csv_text,
+    segments_json_text,
+    segments_pkummd_text,
+    write_segments_pkummd_folder,
+)
 from skelloc.io.pkummd import read_pkummd_labels
 from skelloc.io.writers import (
     FeatureRecord,
     feature_grid,
     read_segments_csv,
     read_segments_json,
-    segments_csv_text,
-    segments_json_text,
-    segments_pkummd_text,
     tad_annotations,
     write_features,
     write_segments_csv,
     write_segments_json,
     write_segments_pkummd,
-    write_segments_pkummd_folder,
     write_tad_annotations,
 )
 
