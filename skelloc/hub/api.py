@@ -195,7 +195,8 @@ def _trusted(entry: ModelEntry) -> ModelEntry:
 
 
 def load(name_or_path: str | os.PathLike[str] | None = None, *, num_classes: int | None = None,
-         device: str | torch.device = "cpu", weights_dir: PathLike | None = None,
+         labels: Sequence[str] | None = None, device: str | torch.device = "cpu",
+         weights_dir: PathLike | None = None,
          cache_dir: PathLike | None = None, endpoint: str | None = None,
          offline: bool | None = None, verify: bool = True, allow_pickle: bool = False,
          load_head: bool = True, token: str | bool | None = None) -> Localizer:
@@ -204,7 +205,9 @@ def load(name_or_path: str | os.PathLike[str] | None = None, *, num_classes: int
     Args:
         name_or_path: a model name or alias (``None``: the manifest's default),
             ``hf-hub:org/repo@commit``, ``local-dir:<path>`` or an existing path.
-        num_classes: a different class count re-initialises the head's classifier tensors.
+        num_classes: a different class count keeps the encoder and the head's body and
+            re-initialises the head's classifier tensors (logged).
+        labels: class names for the head (their count works like ``num_classes``).
         device: where to put the model.
         weights_dir: a pre-staged folder (``<dir>/<name>/<file>``); default ``SKELLOC_WEIGHTS_DIR``.
         cache_dir: the Hub cache; default ``SKELLOC_CACHE`` > ``HF_HUB_CACHE`` > ``HF_HOME/hub``.
@@ -212,7 +215,8 @@ def load(name_or_path: str | os.PathLike[str] | None = None, *, num_classes: int
         offline: never use the network; default ``SKELLOC_OFFLINE`` > ``HF_HUB_OFFLINE``.
         verify: check SHA-256 and size of every file (memoised per process).
         allow_pickle: read ``.pt``/``.pth`` files with ``torch.load(weights_only=True)``.
-        load_head: ``False`` loads the encoder only.
+        load_head: ``False`` loads the encoder only (with ``num_classes`` / ``labels``: and a
+            freshly initialised head for them).
         token: Hub token; by default only the official Hub gets the stored token.
 
     Returns:
@@ -231,15 +235,17 @@ def load(name_or_path: str | os.PathLike[str] | None = None, *, num_classes: int
             res = resolve_files(entry, settings, load_head=load_head, local_dir=folder,
                                 verify=verify)
             return build_model(entry, {r: f.path for r, f in res.items()},
-                               num_classes=num_classes, device=device, load_head=load_head)
-        return build_model(src.entry, src.files, num_classes=num_classes, device=device,
-                           load_head=load_head, allow_pickle=allow_pickle, check_meta=False,
+                               num_classes=num_classes, labels=labels, device=device,
+                               load_head=load_head)
+        return build_model(src.entry, src.files, num_classes=num_classes, labels=labels,
+                           device=device, load_head=load_head, allow_pickle=allow_pickle,
+                           check_meta=False,
                            full_file=src.full_file)
     entry, rev, can_verify = _entry_for(ident, settings)
     res = resolve_files(entry, settings, load_head=load_head, verify=verify and can_verify,
                         revision=rev)
     return build_model(entry, {r: f.path for r, f in res.items()}, num_classes=num_classes,
-                       device=device, load_head=load_head)
+                       labels=labels, device=device, load_head=load_head)
 
 
 def prefetch(names: str | Sequence[str] | None = None, **kwargs: Any) -> dict[str, dict[str, Path]]:

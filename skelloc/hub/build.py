@@ -1,105 +1,54 @@
-"""Build a :class:`~skelloc.models.localizer.Localizer` from a manifest entry and verified files."""
+"""Build a :class:`~skelloc.models.localizer.Localizer` from a manifest entry and verified files.
+
+The entry and the files become a :class:`~skelloc.models.loading.WeightsSource`; building and
+strict loading are :func:`~skelloc.models.loading.build_from_source`'s, the same as
+:meth:`Localizer.load <skelloc.models.localizer.Localizer.load>`.
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
-from skelloc.errors import IncompatibleWeightsError
 from skelloc.hub.manifest import ModelEntry
-from skelloc.models.weights import (
-    check_metadata,
-    check_weights_fit,
-    load_into,
-    read_state_dict,
-    strip_prefix,
-)
+from skelloc.models.loading import WeightsSource, build_from_source
+from skelloc.models.localizer import Localizer
+from skelloc.models.weights import check_metadata
 
-if TYPE_CHECKING:  # pragma: no cover
-    from skelloc.models.localizer import Localizer
+__all__ = ["build_model", "source_of"]
 
-__all__ = ["build_model"]
 
-log = logging.getLogger(__name__)
+def source_of(entry: ModelEntry, files: dict[str, Path], *, full_file: Path | None = None,
+              allow_pickle: bool = False) -> WeightsSource:
+    """The weights source of ``entry``: ``files`` maps roles (``encoder``, ``head``) to local
+    paths, or ``full_file`` is one file with ``encoder.*`` and ``head.*`` keys."""
+    if full_file is not None:
+        encoder, head = full_file, (full_file if entry.head_name is not None else None)
+    else:
+        encoder, head = files["encoder"], files.get("head")
+    return WeightsSource(entry.name, entry.config, tuple(entry.label_names), entry.input_spec,
+                         encoder, head, single_file=full_file is not None,
+                         classifier_keys=tuple(entry.classifier_keys), allow_pickle=allow_pickle)
+
 
 def build_model(entry: ModelEntry, files: dict[str, Path], *, num_classes: int | None = None,
-                device: str | torch.device = "cpu", load_head: bool = True,
-                allow_pickle: bool = False, check_meta: bool = True,
+                labels: Sequence[str] | None = None, device: str | torch.device = "cpu",
+                load_head: bool = True, allow_pickle: bool = False, check_meta: bool = True,
                 full_file: Path | None = None) -> Localizer:
-    """Create the model of ``entry`` and load its weights strictly.
+    """Create the model of ``entry`` and load its weights strictly (see :func:`source_of`).
 
-    ``files`` maps roles (``encoder``, ``head``) to local paths.  ``full_file`` is a single
-    ``.safetensors`` with ``encoder.*`` and ``head.*`` keys instead.  When ``num_classes``
-    differs from the entry, the head's ``classifier_keys`` are re-initialised (reported in the
-    log); when the entry names none, head tensors whose shape changed are.
+    With ``check_meta`` every safetensors file's metadata must agree with the entry. Another
+    class count re-initialises the head's ``classifier_keys`` (reported in the log; when the
+    entry names none, the head tensors whose shape changed).
     """
-    from skelloc.models.factory import create_model
-
-    k = entry.num_classes
-    nc = k if num_classes is None else int(num_classes)
-    has_head = load_head and entry.head_name is not None and (
-        "head" in files or full_file is not None)
     if check_meta:
         for role, path in files.items():
             if path.suffix == ".safetensors":
                 check_metadata(path, role=role, architecture=entry.architecture,
                                model_args=entry.model_args, head_name=entry.head_name,
-                               head_args=entry.head_args, num_classes=k)
-    def make() -> Localizer:
-        return create_model(
-            entry.architecture, num_classes=nc, head=entry.head_name if has_head else None,
-            labels=list(entry.label_names) if nc == k else None,
-            input_spec=entry.input_spec, head_args=dict(entry.head_args) or None,
-            output=entry.output, **entry.model_args,
-        )
-
-    parts = ({"encoder": (full_file, "encoder."), "head": (full_file, "head.")}
-             if full_file is not None else
-             {role: (path, f"{role}.") for role, path in files.items()})
-    if not has_head or nc != k:
-        parts.pop("head", None)
-    check_weights_fit(make, parts)  # absurd model_args fail here, before any allocation
-    model = make()
-    if entry.inference:  # the model's own decoder / window defaults
-        model.set_inference_defaults(**entry.inference)
-    if full_file is not None:
-        full = read_state_dict(full_file, allow_pickle=allow_pickle)
-        enc_sd = {kk[8:]: v for kk, v in full.items() if kk.startswith("encoder.")}
-        head_sd = {kk[5:]: v for kk, v in full.items() if kk.startswith("head.")}
-        enc_src = head_src = str(full_file)
-        if not enc_sd and not head_sd:
-            enc_sd = full  # a bare encoder state dict
-    else:
-        enc_sd = strip_prefix(read_state_dict(files["encoder"], allow_pickle=allow_pickle),
-                              "encoder.")
-        head_sd = (strip_prefix(read_state_dict(files["head"], allow_pickle=allow_pickle), "head.")
-                   if has_head else {})
-        enc_src, head_src = str(files["encoder"]), str(files.get("head", ""))
-    load_into(model.encoder, enc_sd, what=f"{entry.name} encoder", source=enc_src)
-    if has_head:
-        if model.head is None:  # pragma: no cover - create_model contract
-            raise IncompatibleWeightsError(f"{entry.name}: the model was built without a head")
-        drop: list[str] = []
-        if nc != k:
-            drop = list(entry.classifier_keys) or _shape_changed(model.head, head_sd)
-            if not drop:
-                raise IncompatibleWeightsError(
-                    f"{entry.name}: num_classes={nc} differs from the weights' {k} but no "
-                    "classifier tensors are known; set head.classifier_keys in the manifest")
-        reinit = load_into(model.head, head_sd, what=f"{entry.name} head", drop=drop,
-                           source=head_src)
-        if reinit:
-            log.info("%s: num_classes %d -> %d; re-initialised %s (train them before use)",
-                     entry.name, k, nc, ", ".join(reinit))
-    model.to(device)
-    model.eval()
-    return model
-
-
-def _shape_changed(head: torch.nn.Module, sd: dict[str, torch.Tensor]) -> list[str]:
-    own = head.state_dict()
-    return sorted(key for key, t in sd.items()
-                  if key in own and tuple(t.shape) != tuple(own[key].shape))
+                               head_args=entry.head_args, num_classes=entry.num_classes)
+    source = source_of(entry, files, full_file=full_file, allow_pickle=allow_pickle)
+    return build_from_source(source, Localizer.from_config, num_classes=num_classes,
+                             labels=labels, load_head=load_head, device=device)

@@ -9,10 +9,8 @@ helpers (``predict_frames``, ``localize``, ``extract_features``) live in
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from os import PathLike
 from pathlib import Path
 from typing import Any, cast
@@ -20,7 +18,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-from skelloc.errors import ConfigError, IncompatibleWeightsError, WeightsNotFoundError
+from skelloc.errors import ConfigError
 from skelloc.model_config import INFERENCE_KEYS, OUTPUTS, InputSpec, ModelConfig, default_labels
 from skelloc.models.base import (
     BackboneModule,
@@ -28,18 +26,8 @@ from skelloc.models.base import (
     interpolate_linear,
     pool_joints_persons,
 )
-from skelloc.models.weights import (
-    CONFIG_FILE,
-    ENCODER_FILE,
-    HEAD_FILE,
-    WeightsMetadata,
-    check_weights_fit,
-    first_line,
-    load_into,
-    read_metadata,
-    read_state_dict,
-    save_model,
-)
+from skelloc.models.loading import build_from_source, source_from_files, source_from_path
+from skelloc.models.weights import save_model
 
 __all__ = ["INFERENCE_KEYS", "OUTPUTS", "InputSpec", "Localizer", "ModelConfig", "load_model",
            "model_from_files"]
@@ -283,35 +271,8 @@ class Localizer(nn.Module):
 
 
 # ---------------------------------------------------------------------------------- loading
-def _check_component(meta: WeightsMetadata, expected: str, path: Path) -> None:
-    if meta.component != expected:
-        raise IncompatibleWeightsError(
-            f"{path} holds component {meta.component!r}, expected {expected!r}"
-        )
-
-
-def _build(
-    config: ModelConfig,
-    labels: Sequence[str],
-    input_spec: InputSpec,
-    num_classes: int | None,
-    new_labels: Sequence[str] | None,
-) -> tuple[Localizer, bool]:
-    """Build the model; returns it and whether the saved head still fits."""
-    head_fits = True
-    if new_labels is not None or (num_classes is not None and num_classes != config.num_classes):
-        if new_labels is not None:
-            labels = [str(x) for x in new_labels]
-            if num_classes is not None and num_classes != len(labels):
-                raise ConfigError(f"num_classes={num_classes} but {len(labels)} labels were given")
-        else:
-            assert num_classes is not None
-            labels = default_labels(num_classes)
-        head_fits = len(labels) == config.num_classes
-        config = replace(config, num_classes=len(labels))
-    if len(labels) != config.num_classes:
-        labels = default_labels(config.num_classes)
-    return Localizer.from_config(config, labels=labels, input_spec=input_spec), head_fits
+def _build(config: ModelConfig, labels: list[str], input_spec: InputSpec | None) -> Localizer:
+    return Localizer.from_config(config, labels=labels, input_spec=input_spec)
 
 
 def model_from_files(
@@ -328,55 +289,13 @@ def model_from_files(
     """Build a model from an encoder file and an optional head file.
 
     ``config``, ``labels`` and ``input_spec`` default to the encoder file's metadata (a
-    manifest may supply them). A ``num_classes`` or ``labels`` that changes the class count
-    keeps the encoder weights and gives a freshly initialised head; so does ``load_head=False``
-    or a missing ``head_file``.
+    manifest may supply them). ``num_classes``, ``labels`` and ``load_head`` follow the class
+    rule of :mod:`skelloc.models.loading`.
     """
-    encoder_file = Path(encoder_file)
-    meta = read_metadata(encoder_file)
-    _check_component(meta, "encoder", encoder_file)
-    cfg = meta.config if config is None else (
-        config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config)
-    )
-    if cfg.architecture != meta.architecture:
-        raise IncompatibleWeightsError(
-            f"{encoder_file} holds architecture {meta.architecture!r}, "
-            f"expected {cfg.architecture!r}"
-        )
-    if cfg.model_args != meta.config.model_args:
-        raise IncompatibleWeightsError(
-            f"{encoder_file} was saved with model_args {meta.config.model_args}, "
-            f"expected {cfg.model_args}"
-        )
-    spec = meta.input_spec if input_spec is None else (
-        input_spec if isinstance(input_spec, InputSpec) else InputSpec.from_dict(input_spec)
-    )
-    saved_labels = meta.labels if config is None else (
-        meta.labels if len(meta.labels) == cfg.num_classes else []
-    )
-    parts: dict[str, tuple[Path, str]] = {"encoder": (encoder_file, "encoder.")}
-    if head_file is not None and load_head and (num_classes in (None, cfg.num_classes)) and (
-            labels is None or len(labels) == cfg.num_classes):
-        parts["head"] = (Path(head_file), "head.")
-    check_weights_fit(lambda: _build(cfg, saved_labels, spec, num_classes, labels)[0], parts)
-    model, head_fits = _build(cfg, saved_labels, spec, num_classes, labels)
-    load_into(model.encoder, read_state_dict(encoder_file), what=f"{cfg.architecture} encoder",
-              source=str(encoder_file))
-    if model.head is not None:
-        if load_head and head_fits and head_file is not None:
-            head_file = Path(head_file)
-            head_meta = read_metadata(head_file)
-            _check_component(head_meta, "head", head_file)
-            if head_meta.config != cfg:
-                raise IncompatibleWeightsError(
-                    f"{head_file} was saved for {head_meta.config.to_dict()}, "
-                    f"expected {cfg.to_dict()}"
-                )
-            load_into(model.head, read_state_dict(head_file), what=f"{cfg.head} head",
-                      source=str(head_file))
-        else:
-            logger.info("head %r is freshly initialised (not loaded from weights)", cfg.head)
-    return model.to(device).eval()
+    source = source_from_files(encoder_file, head_file if load_head else None, config=config,
+                               input_spec=input_spec)
+    return build_from_source(source, _build, num_classes=num_classes, labels=labels,
+                             load_head=load_head, device=device)
 
 
 def load_model(
@@ -388,78 +307,12 @@ def load_model(
     load_head: bool = True,
 ) -> Localizer:
     """Load a model written by :func:`~skelloc.models.weights.save_model` (single file or
-    directory), in eval mode.
+    directory), in eval mode; the same loading as :func:`skelloc.load` of that path.
 
-    ``num_classes`` / ``labels`` that change the class count, or ``load_head=False``, keep the
-    encoder weights and give a freshly initialised head.
+    Another class count (``num_classes`` / ``labels``) keeps the encoder and the head's body and
+    re-initialises the classifier; ``load_head=False`` loads the encoder alone (a fresh head
+    when ``num_classes`` / ``labels`` are given too). See :mod:`skelloc.models.loading`.
     """
-    path = Path(path)
-    if path.suffix == ".safetensors" or path.is_file():
-        meta = read_metadata(path)
-        _check_component(meta, "full", path)
-        full_parts = {"encoder": (path, "encoder."), "head": (path, "head.")}
-        if not (load_head and num_classes in (None, meta.config.num_classes) and (
-                labels is None or len(labels) == meta.config.num_classes)):
-            del full_parts["head"]
-        check_weights_fit(lambda: _build(meta.config, meta.labels, meta.input_spec, num_classes,
-                                         labels)[0], full_parts)
-        model, head_fits = _build(meta.config, meta.labels, meta.input_spec, num_classes, labels)
-        state = read_state_dict(path)
-        if model.head is not None and load_head and head_fits:
-            load_into(model, state, what=f"{meta.architecture} model", source=str(path))
-        else:
-            enc = {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}
-            others = sorted(k for k in state if not k.startswith(("encoder.", "head.")))
-            if others:
-                raise IncompatibleWeightsError(f"{path}: unexpected keys ({len(others)}): "
-                                              + ", ".join(others[:20]))
-            load_into(model.encoder, enc, what=f"{meta.architecture} encoder", source=str(path))
-            if model.head is not None:
-                logger.info("head %r is freshly initialised (not loaded)", meta.config.head)
-        return model.to(device).eval()
-    if not path.is_dir():
-        raise WeightsNotFoundError(
-            f"no model at {path} (expected a .safetensors file or a directory)"
-        )
-    encoder_file = path / ENCODER_FILE
-    if not encoder_file.is_file():
-        raise WeightsNotFoundError(f"weights file not found: {encoder_file}")
-    config: ModelConfig | None = None
-    saved_labels: list[str] | None = None
-    spec: InputSpec | None = None
-    cfg_path = path / CONFIG_FILE
-    if cfg_path.is_file():
-        try:
-            raw = json.loads(cfg_path.read_text(encoding="utf-8"))
-            saved_labels = [str(x) for x in raw.pop("labels", [])]
-            spec = InputSpec.from_dict(raw.pop("input_spec"))
-            raw.pop("skelloc_schema", None)
-            raw.pop("skelloc_version", None)
-            config = ModelConfig.from_dict(raw)
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-            raise IncompatibleWeightsError(
-                f"{cfg_path} is not a valid skelloc config: {first_line(exc)}"
-            ) from None
-    head_file = path / HEAD_FILE
-    want_head = config.head if config is not None else read_metadata(encoder_file).config.head
-    if want_head is not None and load_head and not head_file.is_file() and labels is None and (
-        num_classes is None or config is None or num_classes == config.num_classes
-    ):
-        raise IncompatibleWeightsError(
-            f"{path} has no {HEAD_FILE} for head {want_head!r}; pass load_head=False to load the "
-            "encoder with a fresh head"
-        )
-    if labels is None and saved_labels is not None and config is not None and (
-        num_classes is None or num_classes == config.num_classes
-    ):
-        labels = saved_labels if len(saved_labels) == config.num_classes else None
-    return model_from_files(
-        encoder_file,
-        head_file if head_file.is_file() else None,
-        config=config,
-        labels=labels,
-        input_spec=spec,
-        num_classes=num_classes,
-        load_head=load_head,
-        device=device,
-    )
+    return build_from_source(source_from_path(path, load_head=load_head), _build,
+                             num_classes=num_classes, labels=labels, load_head=load_head,
+                             device=device)

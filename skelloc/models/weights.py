@@ -13,8 +13,8 @@ Every file carries ``__metadata__`` (str → str): ``format=pt``, ``skelloc.sche
 ``skelloc.component``, ``skelloc.architecture``, ``skelloc.model_args`` (JSON of the full
 config ``{"architecture", "model_args", "head", "head_args", "num_classes"}``),
 ``skelloc.version``, ``skelloc.labels`` (JSON list) and ``skelloc.input_spec`` (JSON).
-:func:`load_into` is the one strict loader, used by :meth:`Localizer.load
-<skelloc.models.localizer.Localizer.load>`, by :func:`skelloc.load` (``skelloc.hub.build``) and
+:func:`load_into` is the one strict loader, used by :mod:`skelloc.models.loading` (behind both
+:meth:`Localizer.load <skelloc.models.localizer.Localizer.load>` and :func:`skelloc.load`) and
 by the checkpoint converters: any missing, unexpected or mis-shaped key raises
 :class:`~skelloc.errors.IncompatibleWeightsError` listing them. Writes are atomic (temp file +
 ``os.replace``). This module knows the model only through :class:`SavableModel`.

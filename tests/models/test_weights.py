@@ -109,7 +109,13 @@ def test_new_class_count_keeps_encoder(tmp_path: Path, x: torch.Tensor) -> None:
         with torch.no_grad():
             ours = loaded.forward_features(x, level="encoder")
             assert torch.equal(ours, model.forward_features(x, level="encoder"))
-        fresh = load_model(path, load_head=False)
+        trained, kept = model.head.state_dict(), loaded.head.state_dict()
+        # the head's body is kept, only the classifier starts afresh
+        changed = sorted(k for k in trained if not torch.equal(trained[k], kept[k]))
+        assert changed == ["fc.bias", "fc.weight"]
+        encoder_only = load_model(path, load_head=False)
+        assert encoder_only.head is None and encoder_only.num_classes == 3
+        fresh = load_model(path, load_head=False, num_classes=3)
         assert fresh.num_classes == 3
         assert not torch.equal(fresh.head.fc.weight, model.head.fc.weight)
 
