@@ -267,8 +267,6 @@ def build_from_source(source: WeightsSource, build: Build[M], *, num_classes: in
             drop = _classifier(source, head, head_sd) if k != cfg.num_classes else []
             reinit = load_into(head, head_sd, what=f"{source.name} head", drop=drop,
                                source=str(source.head_file))
-        elif head is not None:
-            reinit = list(head.state_dict())
     if head is not None and not head_weights:
         logger.info("%s: head %r is freshly initialised for %d classes (train it before use)",
                     source.name, cfg.head, k)

@@ -271,10 +271,6 @@ class Localizer(nn.Module):
 
 
 # ---------------------------------------------------------------------------------- loading
-def _build(config: ModelConfig, labels: list[str], input_spec: InputSpec | None) -> Localizer:
-    return Localizer.from_config(config, labels=labels, input_spec=input_spec)
-
-
 def model_from_files(
     encoder_file: str | PathLike[str],
     head_file: str | PathLike[str] | None = None,
@@ -294,7 +290,7 @@ def model_from_files(
     """
     source = source_from_files(encoder_file, head_file if load_head else None, config=config,
                                input_spec=input_spec)
-    return build_from_source(source, _build, num_classes=num_classes, labels=labels,
+    return build_from_source(source, Localizer.from_config, num_classes=num_classes, labels=labels,
                              load_head=load_head, device=device)
 
 
@@ -313,6 +309,6 @@ def load_model(
     re-initialises the classifier; ``load_head=False`` loads the encoder alone (a fresh head
     when ``num_classes`` / ``labels`` are given too). See :mod:`skelloc.models.loading`.
     """
-    return build_from_source(source_from_path(path, load_head=load_head), _build,
+    return build_from_source(source_from_path(path, load_head=load_head), Localizer.from_config,
                              num_classes=num_classes, labels=labels, load_head=load_head,
                              device=device)
